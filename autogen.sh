@@ -1,0 +1,3 @@
+#!/bin/sh
+# Regenerate the build system. Then: ./configure && make
+exec autoreconf -fi
