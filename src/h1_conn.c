@@ -32,6 +32,7 @@
 #include <event2/event.h>
 
 #include "h1_conn.h"
+#include "netio.h"
 #include "pipeline.h"
 #include "site.h"
 #include "worker.h"
@@ -39,7 +40,7 @@
 #define OUT_HIGH (256 * 1024) /* stop producing above this much unsent output */
 #define OUT_LOW (64 * 1024)   /* resume below this */
 #define IN_HIGH (256 * 1024)  /* stop reading while this much request body waits */
-#define READ_MAX 65536
+#define READ_MAX 16384 /* requests are small; uploads just take more reads */
 #define LINGER_SECS 2
 
 static void conn_process(struct ec_conn *c);
@@ -218,7 +219,7 @@ static void req_begin(struct ec_conn *c)
 	r->wrk = c->wrk;
 	r->site = ec_site_ref(c->wrk->site);
 	r->arena = &c->arena;
-	r->t_start = ec_worker_now(c->wrk);
+	r->t_start = ec_time_now();
 	r->origin_time = -1;
 	r->scheme = EC_STR("http");
 	r->proto = EC_PROTO_HTTP11;
@@ -443,7 +444,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct ec_conn *c = arg;
 	EC_CHECK_MAGIC(c, EC_CONN_MAGIC);
-	int n = evbuffer_read(c->in, fd, READ_MAX);
+	int n = ec_netio_read(c->in, fd, READ_MAX);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
@@ -679,6 +680,19 @@ static long h1_body_read(struct ec_req *r, struct evbuffer *dst, size_t max, boo
 	if (n < 0) {
 		ec_log_info("bad request body from %s: %s", c->peer, why ? why : "?");
 		r->reason = "bad-request-body";
+		r->body_error = 400;
+		c->want_close = true;
+		return -1;
+	}
+	r->body_read += (uint64_t)n;
+	uint64_t max_body = conf_of(c)->max_body;
+	if (max_body && r->body_read > max_body) {
+		/* Content-Length over the limit was refused at the head; a chunked
+		 * body is refused as soon as it passes the limit. */
+		ec_log_info("request body from %s over limits.body (%llu)", c->peer,
+			    (unsigned long long)max_body);
+		r->reason = "body-too-large";
+		r->body_error = 413;
 		c->want_close = true;
 		return -1;
 	}

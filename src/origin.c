@@ -23,6 +23,7 @@
 #include <event2/event.h>
 
 #include "h1_body.h"
+#include "netio.h"
 #include "origin.h"
 #include "site.h"
 #include "worker.h"
@@ -360,7 +361,8 @@ static void fetch_fail(struct ec_fetch *f, enum ec_fetch_err err)
 		bool connect_err = err == EC_FETCH_E_CONNECT || err == EC_FETCH_E_CONNECT_TIMEOUT;
 		if (connect_err) {
 			EC_STAT_INC(&w->stats, origin_connect_errors);
-			ec_log_warn("origin %s: %s", b->name, ec_fetch_err_text(err));
+			if (err == EC_FETCH_E_CONNECT_TIMEOUT) /* refusals were logged with errno */
+				ec_log_warn("origin %s: %s", b->name, ec_fetch_err_text(err));
 		}
 		/* Nothing reached an origin application: another backend may try. */
 		if (connect_err && f->backends_tried < f->site->nbackends) {
@@ -691,7 +693,7 @@ static void oc_on_read(evutil_socket_t fd, short what, void *arg)
 	}
 	if (f->state == FS_CONNECTING)
 		return; /* wait for writability to learn the connect result */
-	int n = evbuffer_read(oc->in, fd, READ_MAX);
+	int n = ec_netio_read(oc->in, fd, READ_MAX);
 	bool eof = false;
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)

@@ -94,7 +94,7 @@ static void fetch_to_origin(struct ec_req *req)
 		.idempotent = ec_method_is_idempotent(req->meth),
 	};
 	req->backend = b;
-	req->t_origin = ec_worker_now(w);
+	req->t_origin = ec_time_now();
 	req->fetch = ec_fetch_start(w, req->site, first, &fr, &fetch_ops, req);
 	evbuffer_drain(w->scratch, len);
 	if (req->fetch == NULL) {
@@ -133,7 +133,7 @@ static bool content_length_of(const struct ec_h1_resp *resp, uint64_t *len)
 static void p_head(void *owner, struct ec_fetch *f, const struct ec_h1_resp *oresp)
 {
 	struct ec_req *req = req_of(owner);
-	req->origin_time = ec_worker_now(req->wrk) - req->t_origin;
+	req->origin_time = ec_time_now() - req->t_origin;
 	req->backend = ec_fetch_backend(f);
 	struct ec_hdr *hdrs;
 	int n = ec_forward_response_fields(req, oresp, &hdrs);
@@ -184,6 +184,10 @@ static void p_error(void *owner, struct ec_fetch *f, enum ec_fetch_err err, bool
 	if (req->resp_done)
 		return;
 	if (!req->resp_started) {
+		if (err == EC_FETCH_E_CLIENT_BODY && req->body_error == 413) {
+			respond_error(req, 413, "request body over the configured limit", true);
+			return;
+		}
 		bool close = err == EC_FETCH_E_CLIENT_BODY;
 		respond_error(req, ec_fetch_err_status(err), ec_fetch_err_text(err), close);
 		return;
@@ -250,7 +254,7 @@ void ec_pipeline_finish(struct ec_req *req)
 		EC_STAT_INC(&w->stats, resp_1xx);
 	EC_STAT_ADD(&w->stats, resp_bytes, req->bytes_out);
 	if (ec_alog_enabled()) {
-		double now = ec_worker_now(w);
+		double now = ec_time_now();
 		struct ec_alog_rec rec = {
 			.t_start = req->t_start,
 			.duration = now - req->t_start,

@@ -103,6 +103,8 @@ struct ec_req {
 	bool body_length_known;
 	uint64_t content_length; /* when body_length_known */
 	bool body_done;          /* the whole body has been read from the client */
+	uint64_t body_read;      /* request-body bytes read so far */
+	int body_error;          /* status for a body the transport refused (400, 413) */
 	char client_ip[48];
 
 	/* Timing (wall clock, seconds). */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -63,6 +64,13 @@ double ec_worker_now(struct ec_worker *w)
 	struct timeval tv;
 	event_base_gettimeofday_cached(w->base, &tv);
 	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+double ec_time_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 struct ec_str ec_worker_date(struct ec_worker *w)

@@ -99,8 +99,10 @@ void ec_worker_post(struct ec_worker *w, enum ec_wcmd cmd, struct ec_site *site)
 /* Joins the thread and frees everything. */
 void ec_worker_join_free(struct ec_worker **wp);
 
-/* Wall clock as of this loop iteration (cheap). */
+/* Wall clock as of this loop iteration (cheap; for timers and dates). */
 double ec_worker_now(struct ec_worker *w);
+/* Wall clock now, to the microsecond (for request timings in logs). */
+double ec_time_now(void);
 /* The current HTTP Date value (IMF-fixdate), cached per second. */
 struct ec_str ec_worker_date(struct ec_worker *w);
 
