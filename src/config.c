@@ -208,8 +208,10 @@ static struct shown show(const char *s)
 	size_t i = 0;
 	for (; s[i] != '\0' && i < 60; i++)
 		o.text[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-	if (s[i] != '\0')
-		memcpy(o.text + i, "...", 3), i += 3;
+	if (s[i] != '\0') {
+		memcpy(o.text + i, "...", 3);
+		i += 3;
+	}
 	o.text[i] = '\0';
 	return o;
 }
@@ -599,13 +601,13 @@ static int set_string(char *dst, size_t cap, const char *v, char *err, size_t er
 
 static bool parse_bool(const char *v, bool *out)
 {
-	static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no",
-	                                                                       "off"};
+	static const char *const yes[] = {"true", "yes", "on"};
+	static const char *const no[] = {"false", "no", "off"};
 	for (size_t i = 0; i < EC_ARRAY_LEN(yes); i++) {
-		if (strcasecmp(v, yes[i]) == 0)
-			return *out = true, true;
-		if (strcasecmp(v, no[i]) == 0)
-			return *out = false, true;
+		if (strcasecmp(v, yes[i]) == 0 || strcasecmp(v, no[i]) == 0) {
+			*out = strcasecmp(v, yes[i]) == 0;
+			return true;
+		}
 	}
 	return false;
 }
@@ -643,9 +645,10 @@ static int set_admin(char *dst, size_t cap, const char *v, char *err, size_t err
 	if (strcmp(v, "off") == 0) {
 		/* fine */
 	} else if (v[0] == '/') {
-		if (strlen(v) >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
+		size_t max = sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1;
+		if (strlen(v) > max)
 			return fail(err, errlen, "unix socket path too long (at most %zu bytes)",
-			            sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1);
+			            max);
 	} else if (!parse_listen_why(v, &l, why, sizeof(why))) {
 		return fail(err, errlen, "%s; use ADDR:PORT, off, or /path/to/socket", why);
 	}
@@ -787,27 +790,24 @@ int ec_config__list_add(struct ec_config *c, const char *list, const char *value
 		drop_list_sources(c, k->name);
 	}
 	if (*n >= k->cap)
-		return fail(err, errlen, "too many %s (at most %u)", k->name, k->cap);
-	int rc;
+		return fail(err, errlen, "too many entries (at most %u)", k->cap);
+	bool ok;
 	switch (k->type) {
 	case KT_LISTEN:
-		rc = parse_listen_why(value, (struct ec_conf_listen *)field(c, k) + *n, err, errlen)
-		             ? 0
-		             : -1;
+		ok = parse_listen_why(value, (struct ec_conf_listen *)field(c, k) + *n, err,
+		                      errlen);
 		break;
 	case KT_ORIGINS:
-		rc = ec_config_parse_origin(value, (struct ec_conf_origin *)field(c, k) + *n, err,
-		                            errlen)
-		             ? 0
-		             : -1;
+		ok = ec_config_parse_origin(value, (struct ec_conf_origin *)field(c, k) + *n, err,
+		                            errlen);
 		break;
 	case KT_CERTS:
-		rc = split_cert(value, (struct ec_conf_cert *)field(c, k) + *n, err, errlen);
+		ok = split_cert(value, (struct ec_conf_cert *)field(c, k) + *n, err, errlen) == 0;
 		break;
 	default:
 		EC_WRONG("not a list");
 	}
-	if (rc != 0)
+	if (!ok)
 		return -1;
 	char sk[40];
 	snprintf(sk, sizeof(sk), "%s[%u]", k->name, *n);
@@ -965,11 +965,6 @@ struct yload {
 	size_t errlen;
 };
 
-static const char *yname(const struct yload *y)
-{
-	return y->name;
-}
-
 /* "NAME:LINE: KEY: problem", or "NAME:LINE: problem" without a key. */
 static int EC_PRINTF(4, 5)
         yfail(struct yload *y, unsigned line, const char *key, const char *fmt, ...)
@@ -980,8 +975,8 @@ static int EC_PRINTF(4, 5)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (key != NULL)
-		return fail(y->err, y->errlen, "%s:%u: %s: %s", yname(y), line, key, msg);
-	return fail(y->err, y->errlen, "%s:%u: %s", yname(y), line, msg);
+		return fail(y->err, y->errlen, "%s:%u: %s: %s", y->name, line, key, msg);
+	return fail(y->err, y->errlen, "%s:%u: %s", y->name, line, msg);
 }
 
 static unsigned line_of_offset(const struct yload *y, size_t off)
@@ -998,7 +993,7 @@ static int syntax_error(struct yload *y, yaml_parser_t *p)
 	unsigned line;
 	switch (p->error) {
 	case YAML_MEMORY_ERROR:
-		return fail(y->err, y->errlen, "%s: out of memory", yname(y));
+		return fail(y->err, y->errlen, "%s: out of memory", y->name);
 	case YAML_READER_ERROR:
 		line = line_of_offset(y, p->problem_offset);
 		return yfail(y, line, NULL, "syntax error: %s", problem);
@@ -1022,7 +1017,7 @@ static int yaml_tree(struct yload *y, struct ynode **root)
 
 	*root = NULL;
 	if (!yaml_parser_initialize(&p))
-		return fail(y->err, y->errlen, "%s: out of memory", yname(y));
+		return fail(y->err, y->errlen, "%s: out of memory", y->name);
 	yaml_parser_set_input_string(&p, (const unsigned char *)y->buf, y->len);
 	for (bool done = false; !done && rc == 0;) {
 		if (!yaml_parser_parse(&p, &ev)) {
@@ -1048,7 +1043,7 @@ static int yaml_tree(struct yload *y, struct ynode **root)
 		case YAML_MAPPING_START_EVENT:
 			n = calloc(1, sizeof(*n));
 			if (n == NULL) {
-				rc = fail(y->err, y->errlen, "%s: out of memory", yname(y));
+				rc = fail(y->err, y->errlen, "%s: out of memory", y->name);
 				break;
 			}
 			n->line = line;
@@ -1059,7 +1054,7 @@ static int yaml_tree(struct yload *y, struct ynode **root)
 				n->str = malloc(n->len + 1);
 				if (n->str == NULL) {
 					free(n);
-					rc = fail(y->err, y->errlen, "%s: out of memory", yname(y));
+					rc = fail(y->err, y->errlen, "%s: out of memory", y->name);
 					break;
 				}
 				memcpy(n->str, ev.data.scalar.value, n->len);
@@ -1072,7 +1067,7 @@ static int yaml_tree(struct yload *y, struct ynode **root)
 				*root = n;
 			} else if (!ynode_add(stack[depth - 1], n)) {
 				ynode_free(n);
-				rc = fail(y->err, y->errlen, "%s: out of memory", yname(y));
+				rc = fail(y->err, y->errlen, "%s: out of memory", y->name);
 				break;
 			}
 			if (n->type != YN_SCALAR) {
@@ -1343,7 +1338,7 @@ static int yaml_map(struct yload *y, const struct ynode *map, const char *prefix
 			return -1;
 		const struct ynode *kn = map->kids[2 * i], *v = map->kids[2 * i + 1];
 		const struct key *k = find_key(path);
-		if (k == NULL || strlen(kn->str) > 40)
+		if (k == NULL)
 			return unknown_key(y, kn, path, suggest_key(kn->str, prefix));
 		if (k->type == KT_SECTION) {
 			if (is_null(v))

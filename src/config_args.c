@@ -199,9 +199,12 @@ int ec_config_from_args(struct ec_config *c, int argc, char **argv, bool *check_
 		} else if (f->val == 'p') {
 			char key[64];
 			const char *eq = strchr(optarg, '=');
-			if (eq == NULL || eq == optarg || (size_t)(eq - optarg) >= sizeof(key))
+			if (eq == NULL || eq == optarg)
 				return fail(err, errlen, "%s: expected KEY=VALUE, got '%s'", name,
 				            optarg);
+			if ((size_t)(eq - optarg) >= sizeof(key))
+				return fail(err, errlen, "%s: %.*s: unknown key", name,
+				            (int)(eq - optarg), optarg);
 			memcpy(key, optarg, (size_t)(eq - optarg));
 			key[eq - optarg] = '\0';
 			if (ec_config__set(c, key, eq + 1, "-p", why, sizeof(why)) != 0)

@@ -936,6 +936,30 @@ START_TEST(test_command_line_errors)
 	ARGS_ERR("-p: expected KEY=VALUE, got '=1'", "-p", "=1");
 	ARGS_ERR("-p: listen: a list: use -l", "-p", "listen=127.0.0.1:80");
 	ARGS_ERR("-p: origins: a list: use -o", "-p", "origins=http://a");
+	ARGS_ERR("-p: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa: "
+	         "unknown key",
+	         "-p", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=1");
+	char *many[40];
+	int n = 0;
+	many[n++] = (char *)"edgecache";
+	for (int i = 0; i < 17; i++) {
+		many[n++] = (char *)"-o";
+		many[n++] = (char *)"http://a";
+	}
+	many[n++] = (char *)"-l";
+	many[n] = NULL;
+	ck_assert_int_eq(ec_config_from_args(cfg, n, many, NULL, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "-l: needs an argument (ADDR:PORT)");
+	static char ls[17][24];
+	n = 1;
+	for (int i = 0; i < 17; i++) {
+		snprintf(ls[i], sizeof(ls[i]), "127.0.0.1:%d", 100 + i);
+		many[n++] = (char *)"-l";
+		many[n++] = ls[i];
+	}
+	many[n] = NULL;
+	ck_assert_int_eq(ec_config_from_args(cfg, n, many, NULL, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "-l: too many entries (at most 16)");
 	const char *f = write_file("bad.yaml", "memory: 1M\n"
 	                                       "limits:\n"
 	                                       "  body: lots\n");
