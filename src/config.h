@@ -24,9 +24,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EC_CONF_MAX_LISTEN  16
+#define EC_CONF_MAX_LISTEN 16
 #define EC_CONF_MAX_ORIGINS 64
-#define EC_CONF_MAX_CERTS   32
+#define EC_CONF_MAX_CERTS 32
 #define EC_CONF_MAX_SOURCES 512        /* ec_config.sources: scalar keys + list entries */
 #define EC_CONF_MAX_FILE    (1u << 20) /* ec_config_load_file refuses larger files */
 
@@ -39,12 +39,12 @@ struct ec_conf_listen {
 
 /* One backend of the default origin group, from `-o URL` or `origins:`. */
 struct ec_conf_origin {
-	char url[512];       /* as written */
-	char scheme[8];      /* "http" (or "https", for the TLS connector issue) */
-	char host[256];      /* name or numeric address, without brackets */
-	unsigned port;       /* explicit or the scheme's default */
+	char url[512];    /* as written */
+	char scheme[8];   /* "http" (or "https", for the TLS connector issue) */
+	char host[256];   /* name or numeric address, without brackets */
+	unsigned port;    /* explicit or the scheme's default */
 	char authority[300]; /* host[:port] as it would appear in a Host field */
-	unsigned weight;     /* default 1 */
+	unsigned weight;  /* default 1 */
 };
 
 struct ec_conf_cert {
@@ -87,7 +87,7 @@ struct ec_config {
 
 	/* origins (the default group) */
 	struct ec_conf_origin origins[EC_CONF_MAX_ORIGINS];
-	unsigned norigins;     /* at least one is required */
+	unsigned norigins; /* at least one is required */
 	char origin_host[256]; /* Host field to send; "" = pass the client's through */
 
 	/* storage */
@@ -100,7 +100,7 @@ struct ec_config {
 	char admin_token_file[512];
 
 	/* process */
-	unsigned workers;     /* -w; 0 = number of online CPUs, resolved at load */
+	unsigned workers; /* -w; 0 = number of online CPUs, resolved at load */
 	char access_log[512]; /* path, "-" for stdout, "" for none */
 	char error_log[512];  /* path, "" for stderr */
 	double drain_timeout; /* seconds SIGTERM waits for in-flight requests; default 10 */
@@ -124,8 +124,8 @@ struct ec_config {
 	unsigned pool_max_requests;   /* per connection; default 0 = unlimited */
 
 	/* forwarding */
-	char via_name[64]; /* pseudonym in Via; default "edgecache" */
-	bool xff;          /* add X-Forwarded-For / -Proto; default true */
+	char via_name[64];  /* pseudonym in Via; default "edgecache" */
+	bool xff;           /* add X-Forwarded-For / -Proto; default true */
 
 	/* cache (the cache issue uses these) */
 	uint64_t max_object_size; /* default 64M */
@@ -135,11 +135,11 @@ struct ec_config {
 	/* set by ec_config_from_args; EC_CONFIG_RUN by default */
 	enum ec_config_action action;
 
-	/*
+/*
 	 * Where each key set from the file or a flag came from (defaults have no
 	 * entry); a later setting of the same key replaces its entry, and
 	 * replacing a list drops its entries. Use ec_config_source().
-	 */
+ */
 	struct ec_conf_source sources[EC_CONF_MAX_SOURCES];
 	unsigned nsources;
 };
@@ -181,7 +181,7 @@ int ec_config_load_buffer(struct ec_config *c, const char *name, const char *buf
  * "KEY: problem" in err. Records the key's source as flag "-p".
  */
 int ec_config_set(struct ec_config *c, const char *key, const char *value, char *err,
-                  size_t errlen);
+			size_t errlen);
 
 /*
  * The dotted path of the i-th key of the schema ("listen", ...,
@@ -216,7 +216,7 @@ const struct ec_conf_source *ec_config_source(const struct ec_config *c, const c
  * (blocking).
  */
 int ec_config_from_args(struct ec_config *c, int argc, char **argv, bool *check_only, char *err,
-                        size_t errlen);
+			size_t errlen);
 
 /*
  * Whole-config validation (at least one origin, sane limits, admin on a
@@ -247,8 +247,8 @@ int ec_config_finish(struct ec_config *c, char *err, size_t errlen);
  * HOST[:PORT] with an optional "/" (any other path is refused, err says why);
  * fills every field, weight 1.
  */
-bool ec_config_parse_size(const char *s, uint64_t *out);   /* "256M", "4G", "1024" */
-bool ec_config_parse_duration(const char *s, double *out); /* "10s", "250ms", "2m", "1h", "5" */
+bool ec_config_parse_size(const char *s, uint64_t *out);      /* "256M", "4G", "1024" */
+bool ec_config_parse_duration(const char *s, double *out);    /* "10s", "250ms", "2m", "1h", "5" */
 bool ec_config_parse_listen(const char *s, struct ec_conf_listen *out);
 bool ec_config_parse_origin(const char *s, struct ec_conf_origin *out, char *err, size_t errlen);
 
