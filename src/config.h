@@ -9,7 +9,13 @@
  * swaps in a new snapshot while requests in flight keep the old one.
  *
  * Errors name the file, the line and the key:
- *     edgecache.yaml:12: limits.header_timeout: expected a duration like 10s
+ *     edgecache.yaml:12: limits.header_timeout: invalid duration 'soon' (use 250ms, 10s, 2m, 1h,
+ * 1d) and flags name the flag: -m: invalid size 'abc' (use 256M, 4G...)
+ *
+ * Every key is defined once, in the table in config.c (type, field, default,
+ * one line of documentation); the YAML loader, `-p KEY=VALUE`,
+ * ec_config_set(), the --help text and the unit test that checks
+ * conf/edgecache.yaml all use that table.
  */
 #ifndef EC_CONFIG_H
 #define EC_CONFIG_H
@@ -21,6 +27,8 @@
 #define EC_CONF_MAX_LISTEN 16
 #define EC_CONF_MAX_ORIGINS 64
 #define EC_CONF_MAX_CERTS 32
+#define EC_CONF_MAX_SOURCES 512        /* ec_config.sources: scalar keys + list entries */
+#define EC_CONF_MAX_FILE    (1u << 20) /* ec_config_load_file refuses larger files */
 
 /* An address to listen on: numeric IPv4 or [IPv6] and a port. */
 struct ec_conf_listen {
@@ -42,6 +50,26 @@ struct ec_conf_origin {
 struct ec_conf_cert {
 	char cert[512];
 	char key[512];
+};
+
+/*
+ * Where a key's current value came from, so that errors found later (in
+ * ec_config_finish, or by the daemon when it binds a listener) can point at
+ * it: "edgecache.yaml:7: admin: ..." or "--admin: admin: ...".
+ */
+struct ec_conf_source {
+	char key[40];     /* dotted path: "limits.body", "origins[2]", "certs[0].key" */
+	unsigned line;    /* 1-based line in ec_config.path; 0 when a flag set it */
+	const char *flag; /* static string naming the flag ("-o", "-p"), NULL for the file */
+};
+
+/* What the command line asks main() to do (ec_config_from_args). */
+enum ec_config_action {
+	EC_CONFIG_ACTION_INVALID = 0,
+	EC_CONFIG_RUN,     /* serve (the default) */
+	EC_CONFIG_CHECK,   /* --check: validate (ec_config_finish) and exit 0 or 1 */
+	EC_CONFIG_HELP,    /* -h/--help: print ec_config_usage() and exit 0 */
+	EC_CONFIG_VERSION, /* -V/--version: print the version and exit 0 */
 };
 
 struct ec_config {
@@ -103,6 +131,17 @@ struct ec_config {
 	uint64_t max_object_size; /* default 64M */
 	double default_ttl;       /* seconds for responses without freshness; default 0 */
 	double heuristic_max;     /* cap on heuristic freshness; default 86400 */
+
+	/* set by ec_config_from_args; EC_CONFIG_RUN by default */
+	enum ec_config_action action;
+
+/*
+	 * Where each key set from the file or a flag came from (defaults have no
+	 * entry); a later setting of the same key replaces its entry, and
+	 * replacing a list drops its entries. Use ec_config_source().
+ */
+	struct ec_conf_source sources[EC_CONF_MAX_SOURCES];
+	unsigned nsources;
 };
 
 /*
@@ -115,14 +154,66 @@ void ec_config_defaults(struct ec_config *c);
  * the file replace them). Returns 0, or -1 with a message "FILE:LINE: KEY:
  * problem" in err[0..errlen). Unknown keys are errors (a typo must not be
  * silently ignored). Does not validate cross-key constraints.
+ * Reads the whole file (blocking; at most EC_CONF_MAX_FILE bytes) and hands
+ * it to ec_config_load_buffer; an unreadable file gives "FILE: problem".
  */
 int ec_config_load_file(struct ec_config *c, const char *path, char *err, size_t errlen);
+
+/*
+ * Loads YAML text buf[0..len) (need not be NUL-terminated) as if it were the
+ * file `name`: records `name` in c->path and the line of every key it sets in
+ * c->sources. Returns 0, or -1 with err set to one of
+ *     NAME:LINE: KEY: problem          (schema: unknown key, duplicate key,
+ *                                       wrong type, invalid value)
+ *     NAME:LINE: syntax error: PROBLEM (libyaml's text, and its context)
+ *     NAME:LINE: problem               (a second document, an alias, nesting)
+ * On error `c` may hold some of the file's keys: discard it. One document
+ * only; anchors are ignored and aliases refused; nesting deeper than 16
+ * levels is refused (the schema needs 3). Never blocks; any bytes are safe.
+ */
+int ec_config_load_buffer(struct ec_config *c, const char *name, const char *buf, size_t len,
+                          char *err, size_t errlen);
+
+/*
+ * Sets one scalar key by its dotted path, as `-p KEY=VALUE` does, with the
+ * same parser as the file ("limits.header_timeout", "2s"). Lists (listen,
+ * tls_listen, origins, certs) and sections are refused. Returns 0, or -1 with
+ * "KEY: problem" in err. Records the key's source as flag "-p".
+ */
+int ec_config_set(struct ec_config *c, const char *key, const char *value, char *err,
+			size_t errlen);
+
+/*
+ * The dotted path of the i-th key of the schema ("listen", ...,
+ * "limits.request_line", ...), sections excluded; NULL when i is past the
+ * end. For tests and tools that enumerate the schema.
+ */
+const char *ec_config_key_name(size_t i);
+
+/*
+ * Where `key` ("admin", "origins[1]", "certs[0].key") was set, or NULL when it
+ * holds its default. The pointer is into `c` and lives as long as it.
+ */
+const struct ec_conf_source *ec_config_source(const struct ec_config *c, const char *key);
 
 /*
  * Parses the command line (DESIGN.md "Interfaces") into `c`: first finds -c
  * FILE and loads it, then applies the flags on top. Also returns
  * *check_only for --check, and *help / *version. Returns 0 or -1 with a
  * message naming the flag in err.
+ *
+ * Precisely: `c` holds defaults (ec_config_defaults); the -c file is loaded
+ * first wherever -c appears, then the flags apply in command-line order. The
+ * first -l, -o, --tls-listen or --cert clears the list the file gave, later
+ * ones append. -h/--help and -V/--version stop at once (no file is read) and
+ * set c->action to EC_CONFIG_HELP / EC_CONFIG_VERSION; --check sets
+ * *check_only (check_only may be NULL) and c->action = EC_CONFIG_CHECK;
+ * otherwise c->action = EC_CONFIG_RUN. Errors look like
+ *     -m: invalid size 'abc' (use 256M, 4G...)
+ *     -p: limits.header_timout: unknown key (did you mean 'limits.header_timeout'?)
+ *     FILE:LINE: KEY: problem                   (from the -c file)
+ * Uses getopt_long (global state): main thread only. Reads the -c file
+ * (blocking).
  */
 int ec_config_from_args(struct ec_config *c, int argc, char **argv, bool *check_only, char *err,
 			size_t errlen);
@@ -131,21 +222,61 @@ int ec_config_from_args(struct ec_config *c, int argc, char **argv, bool *check_
  * Whole-config validation (at least one origin, sane limits, admin on a
  * non-loopback address needs a token, ...) and resolution of derived values
  * (workers = CPUs when 0, listen default). Returns 0 or -1 with err set.
+ *
+ * Precisely: listen gets 127.0.0.1:8080 when neither listen nor tls_listen
+ * has an entry; workers 0 becomes the number of online CPUs, at most 256.
+ * Checks: an origin exists; limits.request_line >= 256, header_block >=
+ * request_line, header_fields 1..10000; every timeout > 0; memory > 0; no
+ * address listed twice (port 0 excepted); tls_listen needs a cert; every
+ * cert and key file, and admin_token_file, readable (access(2), blocking);
+ * an admin listener on a non-loopback TCP address needs admin_token_file or
+ * a non-empty EDGECACHE_ADMIN_TOKEN. Errors name the key and its source:
+ *     FILE:LINE: KEY: problem    (set by the file)
+ *     FLAG: KEY: problem         (set by a flag, e.g. "--admin: admin: ...")
+ *     KEY: problem               (a default)
+ *     no origin: give -o URL or origins: in the config
  */
 int ec_config_finish(struct ec_config *c, char *err, size_t errlen);
 
-/* Value parsers shared with the admin API and tools; true on success. */
+/*
+ * Value parsers shared with the admin API and tools; true on success.
+ * Sizes: digits with an optional K, M, G or T suffix (either case, binary:
+ * 1K = 1024). Durations: a decimal number with an optional unit ms, s, m, h
+ * or d (none = seconds), non-negative. Listen: IPV4:PORT or [IPV6]:PORT,
+ * numeric, port 0..65535 (0 = any, tests use it). Origin: http:// or https://
+ * HOST[:PORT] with an optional "/" (any other path is refused, err says why);
+ * fills every field, weight 1.
+ */
 bool ec_config_parse_size(const char *s, uint64_t *out);      /* "256M", "4G", "1024" */
 bool ec_config_parse_duration(const char *s, double *out);    /* "10s", "250ms", "2m", "1h", "5" */
 bool ec_config_parse_listen(const char *s, struct ec_conf_listen *out);
 bool ec_config_parse_origin(const char *s, struct ec_conf_origin *out, char *err, size_t errlen);
 
 /* Heap snapshot management for reloads. */
-struct ec_config *ec_config_new(void);        /* defaults, refcount 1 */
+struct ec_config *ec_config_new(void); /* defaults, refcount 1; NULL if out of memory */
 struct ec_config *ec_config_ref(struct ec_config *c);
 void ec_config_unref(struct ec_config **cp); /* frees at zero, clears *cp */
 
-/* Usage text for --help. */
+/*
+ * Usage text for --help: the synopsis, one line per option, then every -p
+ * key with its default. A static string built on first use (main thread).
+ */
 const char *ec_config_usage(void);
+
+/*
+ * Internal to src/config.c and src/config_args.c (the command line), not for
+ * other modules. Both write a bare problem ("invalid size 'x' (...)") to err
+ * and record `flag` as the source.
+ *   ec_config__set:  one scalar key by dotted path.
+ *   ec_config__list_add: appends VALUE to list "listen", "tls_listen",
+ *                    "origins" (a URL) or "certs" ("CERT.pem,KEY.pem");
+ *                    clear=true empties the list first.
+ */
+int ec_config__set(struct ec_config *c, const char *key, const char *value, const char *flag,
+                   char *err, size_t errlen);
+int ec_config__list_add(struct ec_config *c, const char *list, const char *value, bool clear,
+                        const char *flag, char *err, size_t errlen);
+/* The i-th non-section key's path, default text (NULL: none) and doc; false past the end. */
+bool ec_config__key_doc(size_t i, const char **name, const char **deflt, const char **doc);
 
 #endif /* EC_CONFIG_H */
