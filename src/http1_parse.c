@@ -89,6 +89,60 @@ static const unsigned char ipv6_ok[256] = {
         ['a' ... 'f'] = 1, ['A' ... 'F'] = 1, ['0' ... '9'] = 1, [':'] = 1, ['.'] = 1,
 };
 
+/*
+ * Word-at-a-time skipping (SWAR, portable): the byte-class loops below first
+ * step 8 bytes at a time while no byte can end the run, then finish with the
+ * exact table. has_less() is exact about existence for n <= 128 (Bit
+ * Twiddling Hacks, "determine if a word has a byte less than n").
+ */
+#define ONES  UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+static inline uint64_t load64(const char *p)
+{
+	uint64_t x;
+	memcpy(&x, p, sizeof(x));
+	return x;
+}
+
+static inline uint64_t has_less(uint64_t x, unsigned n)
+{
+	return (x - ONES * n) & ~x & HIGHS;
+}
+
+static inline uint64_t has_byte(uint64_t x, unsigned char b)
+{
+	return has_less(x ^ (ONES * b), 1);
+}
+
+/* Skips field-value (and reason-phrase) bytes from q; end bounds the fast path. */
+static inline const char *skip_value(const char *q, const char *end)
+{
+	while (end - q >= 8) {
+		uint64_t x = load64(q);
+		if (has_less(x, 0x20) | has_byte(x, 0x7f)) /* a CTL (or HTAB) or DEL */
+			break;
+		q += 8;
+	}
+	while (value_ok[(unsigned char)*q])
+		q++;
+	return q;
+}
+
+/* Skips request-target bytes from q; end bounds the fast path. */
+static inline const char *skip_target(const char *q, const char *end)
+{
+	while (end - q >= 8) {
+		uint64_t x = load64(q);
+		if (has_less(x, 0x21) | has_byte(x, 0x7f) | has_byte(x, '#'))
+			break;
+		q += 8;
+	}
+	while (target_ok[(unsigned char)*q])
+		q++;
+	return q;
+}
+
 static inline bool is_digit(char c)
 {
 	return (unsigned char)(c - '0') <= 9;
@@ -399,8 +453,7 @@ static int parse_fields(const char *q, const char *end, struct ec_hdr *hdrs, uns
 		while (is_ows(*q))
 			q++;
 		const char *vs = q;
-		while (value_ok[(unsigned char)*q])
-			q++;
+		q = skip_value(q, end);
 		if (EC_UNLIKELY(*q != '\r' || q[1] != '\n')) {
 			if (*q == '\r')
 				return fail(reason, EC_H1_E_BAD, R(CR_IN_VALUE));
@@ -585,8 +638,7 @@ static int parse_request_line(const char *s, const char *end, struct ec_h1_req *
 	EC_ASSERT(out->meth != EC_M_INVALID);
 
 	const char *t = ++q;
-	while (target_ok[(unsigned char)*q])
-		q++;
+	q = skip_target(q, end);
 	if (*q != ' ' || q == t) {
 		if (*q == '#')
 			return fail(reason, EC_H1_E_BAD, R(FRAGMENT));
@@ -676,8 +728,7 @@ static int parse_status_line(const char *s, const char *end, struct ec_h1_resp *
 	const char *q = s + 12;
 	if (*q == ' ') {
 		const char *rs = ++q;
-		while (value_ok[(unsigned char)*q])
-			q++;
+		q = skip_value(q, end);
 		out->reason = ec_str_make(rs, (size_t)(q - rs));
 		if (*q != '\r')
 			return fail(reason, EC_H1_E_BAD, R(BAD_REASON_PHRASE));

@@ -379,7 +379,7 @@ enum ec_h1_chunk_ret ec_h1_chunked_step(struct ec_h1_chunked *c, const char *in,
  * Hop-by-hop fields (RFC 9110 §7.6.1): Connection, the fields Connection
  * names, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade,
  * Proxy-Connection, Proxy-Authenticate, Proxy-Authorization. Returns true
- * when hdrs[i] must not be forwarded. Content-Length is end-to-end but the
+ * when hdrs[i] (i < n) must not be forwarded. Content-Length is end-to-end but the
  * forwarder rewrites it, so it is not reported here.
  */
 bool ec_h1_is_hop_by_hop(const struct ec_hdr *hdrs, unsigned n, unsigned i);
