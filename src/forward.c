@@ -113,10 +113,9 @@ size_t ec_forward_request_head(const struct ec_req *req, const struct ec_backend
 
 	p = put(p, req->method.p, req->method.len);
 	*p++ = ' ';
-	if (req->path.len)
-		p = put(p, req->path.p, req->path.len);
-	else
-		*p++ = '/';
+	if (req->path.len == 0 || req->path.p[0] == '?')
+		*p++ = '/'; /* RFC 9112 §3.2.1: an empty path is sent as "/" */
+	p = put(p, req->path.p, req->path.len);
 	p = put(p, " HTTP/1.1\r\nHost: ", 17);
 	if (cf->origin_host[0])
 		p = put(p, cf->origin_host, strlen(cf->origin_host));

@@ -604,9 +604,7 @@ static int parse_target(struct ec_h1_req *out, const char **reason)
 		return fail(reason, EC_H1_E_BAD, R(BAD_AUTHORITY));
 	if (i == t.len)
 		out->path = EC_STR("/");
-	else if (t.p[i] == '?')
-		return fail(reason, EC_H1_E_BAD, R(ABS_NO_PATH));
-	else
+	else /* "/..." or, for an empty path with a query, "?..." (see the header) */
 		out->path = ec_str_make(t.p + i, t.len - i);
 	out->scheme = scheme;
 	out->authority = auth;

@@ -46,7 +46,9 @@
  *  - Absolute-form: scheme http or https only, no userinfo, a non-empty
  *    authority. An empty path is reported as "/" (a static string, the one
  *    view that does not point into the caller's buffer); an empty path
- *    followed by a query ("http://h?q") is rejected.
+ *    followed by a query ("http://h?q", valid per RFC 3986) gives the view
+ *    "?q": the one path that does not begin with "/". Whoever forwards or
+ *    keys on it puts "/" in front (RFC 9112 §3.2.1: an empty path is "/").
  *  - Host: reg-name (unreserved / pct-encoded / sub-delims; IPv4 is a
  *    reg-name), or "[" hex digits, ":" and "." "]" (no IPvFuture, no zone
  *    id), then optionally ":" and 1 to 5 digits <= 65535 (an empty port is
@@ -136,7 +138,6 @@ extern const struct ec_h1_limits ec_h1_limits_default;
 	X(BAD_SCHEME, "unsupported scheme in target")                                              \
 	X(USERINFO, "userinfo in target")                                                          \
 	X(BAD_AUTHORITY, "invalid authority in target")                                            \
-	X(ABS_NO_PATH, "absolute-form target with query but no path")                              \
 	X(BAD_VERSION, "invalid HTTP version")                                                     \
 	X(VERSION, "unsupported HTTP version")                                                     \
 	X(BAD_STATUS_LINE, "malformed status line")                                                \
@@ -220,7 +221,8 @@ struct ec_h1_req {
 	/*
 	 * Path and query ("/a?b"): the whole origin-form target; the part after
 	 * the authority of an absolute-form target ("/" — a static string — when
-	 * that part is empty); "*" for asterisk-form; empty for CONNECT.
+	 * that part is empty; "?q" for "http://h?q": prepend "/"); "*" for
+	 * asterisk-form; empty for CONNECT.
 	 */
 	struct ec_str path;
 	struct ec_str

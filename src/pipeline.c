@@ -111,6 +111,12 @@ void ec_pipeline_start(struct ec_req *req)
 		respond_error(req, 503, "no origin configured", false);
 		return;
 	}
+	if (req->meth == EC_M_CONNECT) {
+		/* A reverse proxy tunnels nothing. */
+		req->reason = "method-not-supported";
+		respond_error(req, 501, "CONNECT is not supported", true);
+		return;
+	}
 	/* Cache lookup goes here: a hit answers from the store and returns. */
 	fetch_to_origin(req);
 }

@@ -523,6 +523,13 @@ START_TEST(test_req_absolute_form)
 	CK(!inside(q->path, r->buf, r->len)); /* the static "/" */
 	head_free(r);
 
+	/* An empty path with a query (RFC 3986 path-abempty): the view is "?q". */
+	r = REQ_OK("GET http://h?q=1 HTTP/1.1\r\nHost: h\r\n\r\n");
+	ck_view(r->req.path, "?q=1");
+	ck_view(r->req.host, "h");
+	CK(inside(r->req.path, r->buf, r->len));
+	head_free(r);
+
 	/* HTTP/1.0 needs no Host even in absolute-form */
 	r = REQ_OK("OPTIONS http://h.example/ HTTP/1.0\r\n\r\n");
 	ck_view(r->req.host, "h.example");
@@ -1064,8 +1071,6 @@ static const struct bad_head req_bad[] = {
             "invalid authority in target"),
         BAD("bad port in authority", "GET http://h:99999/ HTTP/1.1\r\nHost: h\r\n\r\n", BAD, 400,
             "invalid authority in target"),
-        BAD("query without path", "GET http://h?q HTTP/1.1\r\nHost: h\r\n\r\n", BAD, 400,
-            "absolute-form target with query but no path"),
         /* Host */
         BAD("missing Host", "GET / HTTP/1.1\r\nAccept: x\r\n\r\n", BAD, 400, "missing Host"),
         BAD("missing Host, absolute-form", "GET http://h/ HTTP/1.1\r\n\r\n", BAD, 400,
