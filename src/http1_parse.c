@@ -34,7 +34,6 @@
  * No global state except constant tables; every state object belongs to one
  * connection (one thread). Nothing blocks.
  */
-#include "config.h"
 
 #include <limits.h>
 

@@ -15,7 +15,6 @@
  *
  * The replay build (tests/fuzz/replay.c) runs the seed corpus in make check.
  */
-#include "config.h"
 
 #include <stdint.h>
 #include <stdlib.h>

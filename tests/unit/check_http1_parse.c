@@ -14,7 +14,6 @@
  * split and grown at every boundary in their first and last SPLIT_ALL bytes
  * and at a stride of 61 between, to keep the suite within seconds.
  */
-#include "config.h"
 
 #include <check.h>
 #include <stdio.h>
