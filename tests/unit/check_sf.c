@@ -25,10 +25,10 @@ static void dump_member(const struct ec_sf_member *m, void *arg)
 		snprintf(val, sizeof(val), "%lld", (long long)m->integer);
 	else
 		snprintf(val, sizeof(val), "%.*s%s", (int)m->raw.len, m->raw.p,
-			 m->escaped ? "(esc)" : "");
-	d->len += (size_t)snprintf(d->buf + d->len, sizeof(d->buf) - d->len, "%s%.*s:%s:%s",
-				   d->len ? "|" : "", (int)m->key.len, m->key.p, types[m->type],
-				   val);
+		         m->escaped ? "(esc)" : "");
+	d->len +=
+	        (size_t)snprintf(d->buf + d->len, sizeof(d->buf) - d->len, "%s%.*s:%s:%s",
+	                         d->len ? "|" : "", (int)m->key.len, m->key.p, types[m->type], val);
 }
 
 struct dict_case {
@@ -38,41 +38,41 @@ struct dict_case {
 };
 
 static const struct dict_case dict_cases[] = {
-	{"RFC 8941 §3.2 example: strings and byte sequence",
-	 "en=\"Applepie\", da=:w4ZibGV0w6ZydGUK:", 2, "en:str:Applepie|da:bin:w4ZibGV0w6ZydGUK"},
-	{"RFC 8941 §3.2 example: boolean, bare key, parameters", "a=?0, b, c; foo=bar", 3,
-	 "a:bool:0|b:bool:1|c:bool:1"},
-	{"RFC 8941 §3.2 example: decimal and inner list", "rating=1.5, feelings=(joy sadness)", 2,
-	 "rating:dec:1.5|feelings:list:(joy sadness)"},
-	{"§3.3.1 integers", "a=1, b=-2, c=999999999999999", 3,
-	 "a:int:1|b:int:-2|c:int:999999999999999"},
-	{"§3.3.1 sixteen digits fail", "a=1234567890123456", -1, ""},
-	{"§3.3.2 decimal limits", "a=123456789012.123", 1, "a:dec:123456789012.123"},
-	{"§3.3.2 thirteen integer digits fail", "a=1234567890123.1", -1, ""},
-	{"§3.3.2 four fraction digits fail", "a=1.2345", -1, ""},
-	{"§3.3.2 trailing dot fails", "a=1.", -1, ""},
-	{"§3.3.3 escaped string", "a=\"x\\\"y\"", 1, "a:str:x\\\"y(esc)"},
-	{"§3.3.3 bad escape fails", "a=\"x\\y\"", -1, ""},
-	{"§3.3.3 control character fails", "a=\"x\001\"", -1, ""},
-	{"§3.3.3 unterminated string fails", "a=\"abc", -1, ""},
-	{"§3.3.4 token", "a=tok/en:1", 1, "a:tok:tok/en:1"},
-	{"§3.3.5 unterminated byte sequence fails", "a=:abc", -1, ""},
-	{"§3.3.6 ?2 fails", "a=?2", -1, ""},
-	{"§3.1.1 unterminated inner list fails", "a=(1 2", -1, ""},
-	{"§3.1.1 inner list with parameters", "a=(1 2);p, b", 2, "a:list:(1 2);p|b:bool:1"},
-	{"§3.1.2 parameters skipped", "a;p=1;q", 1, "a:bool:1"},
-	{"§3.1.2 bad parameter fails", "a;P=1", -1, ""},
-	{"§4.2 empty input", "", 0, ""},
-	{"§4.2 blank input", "   ", 0, ""},
-	{"§4.2 leading and trailing spaces", "  a=1  ", 1, "a:int:1"},
-	{"§4.2.2 trailing comma fails", "a=1,", -1, ""},
-	{"§4.2.2 empty member fails", "a=1,,b=2", -1, ""},
-	{"§4.2.2 OWS around commas", "a=1 ,\tb=2", 2, "a:int:1|b:int:2"},
-	{"§4.2.2 missing comma fails", "a=1 b=2", -1, ""},
-	{"§4.2.3.3 uppercase key fails", "A=1", -1, ""},
-	{"§4.2.3.3 key may start with *", "*x=1", 1, "*x:int:1"},
-	{"§4.2.2 space after = fails", "a= 1", -1, ""},
-	{"§4.2.2 duplicate keys reported in order", "a=1, a=2", 2, "a:int:1|a:int:2"},
+        {"RFC 8941 §3.2 example: strings and byte sequence",
+         "en=\"Applepie\", da=:w4ZibGV0w6ZydGUK:", 2, "en:str:Applepie|da:bin:w4ZibGV0w6ZydGUK"},
+        {"RFC 8941 §3.2 example: boolean, bare key, parameters", "a=?0, b, c; foo=bar", 3,
+         "a:bool:0|b:bool:1|c:bool:1"},
+        {"RFC 8941 §3.2 example: decimal and inner list", "rating=1.5, feelings=(joy sadness)", 2,
+         "rating:dec:1.5|feelings:list:(joy sadness)"},
+        {"§3.3.1 integers", "a=1, b=-2, c=999999999999999", 3,
+         "a:int:1|b:int:-2|c:int:999999999999999"},
+        {"§3.3.1 sixteen digits fail", "a=1234567890123456", -1, ""},
+        {"§3.3.2 decimal limits", "a=123456789012.123", 1, "a:dec:123456789012.123"},
+        {"§3.3.2 thirteen integer digits fail", "a=1234567890123.1", -1, ""},
+        {"§3.3.2 four fraction digits fail", "a=1.2345", -1, ""},
+        {"§3.3.2 trailing dot fails", "a=1.", -1, ""},
+        {"§3.3.3 escaped string", "a=\"x\\\"y\"", 1, "a:str:x\\\"y(esc)"},
+        {"§3.3.3 bad escape fails", "a=\"x\\y\"", -1, ""},
+        {"§3.3.3 control character fails", "a=\"x\001\"", -1, ""},
+        {"§3.3.3 unterminated string fails", "a=\"abc", -1, ""},
+        {"§3.3.4 token", "a=tok/en:1", 1, "a:tok:tok/en:1"},
+        {"§3.3.5 unterminated byte sequence fails", "a=:abc", -1, ""},
+        {"§3.3.6 ?2 fails", "a=?2", -1, ""},
+        {"§3.1.1 unterminated inner list fails", "a=(1 2", -1, ""},
+        {"§3.1.1 inner list with parameters", "a=(1 2);p, b", 2, "a:list:(1 2);p|b:bool:1"},
+        {"§3.1.2 parameters skipped", "a;p=1;q", 1, "a:bool:1"},
+        {"§3.1.2 bad parameter fails", "a;P=1", -1, ""},
+        {"§4.2 empty input", "", 0, ""},
+        {"§4.2 blank input", "   ", 0, ""},
+        {"§4.2 leading and trailing spaces", "  a=1  ", 1, "a:int:1"},
+        {"§4.2.2 trailing comma fails", "a=1,", -1, ""},
+        {"§4.2.2 empty member fails", "a=1,,b=2", -1, ""},
+        {"§4.2.2 OWS around commas", "a=1 ,\tb=2", 2, "a:int:1|b:int:2"},
+        {"§4.2.2 missing comma fails", "a=1 b=2", -1, ""},
+        {"§4.2.3.3 uppercase key fails", "A=1", -1, ""},
+        {"§4.2.3.3 key may start with *", "*x=1", 1, "*x:int:1"},
+        {"§4.2.2 space after = fails", "a= 1", -1, ""},
+        {"§4.2.2 duplicate keys reported in order", "a=1, a=2", 2, "a:int:1|a:int:2"},
 };
 
 START_TEST(test_dict)
@@ -84,7 +84,7 @@ START_TEST(test_dict)
 	if (rc >= 0) {
 		ck_assert_int_eq(ec_sf_dict_parse(ec_str_cstr(c->in), dump_member, &d), rc);
 		ck_assert_msg(strcmp(d.buf, c->members) == 0, "%s: '%s', expected '%s'", c->name,
-			      d.buf, c->members);
+		              d.buf, c->members);
 	}
 }
 END_TEST
