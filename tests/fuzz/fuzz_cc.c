@@ -76,12 +76,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		struct ec_str line = ec_str_make((const char *)data + start, i - start);
 		const char *name = "Cache-Control";
-		if (line.len >= 2 && line.p[1] == ':')
-			for (size_t t = 0; t < EC_ARRAY_LEN(tags); t++)
-				if (line.p[0] == tags[t].tag) {
-					name = tags[t].name;
-					line = ec_str_make(line.p + 2, line.len - 2);
-				}
+		for (size_t t = 0; line.len >= 2 && line.p[1] == ':' && t < EC_ARRAY_LEN(tags); t++)
+			if (line.p[0] == tags[t].tag) {
+				name = tags[t].name;
+				line = ec_str_make(line.p + 2, line.len - 2);
+				break;
+			}
 		h[n].name = ec_str_cstr(name);
 		h[n].value = ec_str_trim(line);
 		n++;
