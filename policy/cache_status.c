@@ -11,16 +11,20 @@
 #include "policy/sf.h"
 
 static const char *const fwd_tok[] = {
+/* clang-format off */
 #define X(sym, tok, doc) [EC_CS_FWD_##sym] = tok,
-        EC_CS_FWD_TABLE(X)
+	EC_CS_FWD_TABLE(X)
 #undef X
 };
+/* clang-format on */
 
 static const char *const detail_tok[] = {
+/* clang-format off */
 #define X(sym, tok, doc) [EC_CS_DETAIL_##sym] = tok,
-        EC_CS_DETAIL_TABLE(X)
+	EC_CS_DETAIL_TABLE(X)
 #undef X
 };
+/* clang-format on */
 
 const char *ec_cs_fwd_str(enum ec_cs_fwd f)
 {

@@ -12,6 +12,8 @@
 #include "tbl/cache_status.h"
 
 /* fwd parameter (RFC 9211 §2.2); EC_CS_FWD_NONE: not forwarded. */
+/* X-macro expansion: keep clang-format away */
+/* clang-format off */
 enum ec_cs_fwd {
 	EC_CS_FWD_INVALID = 0,
 	EC_CS_FWD_NONE,
@@ -19,15 +21,19 @@ enum ec_cs_fwd {
 	EC_CS_FWD_TABLE(X)
 #undef X
 };
+/* clang-format on */
 
 /* Decision reasons, also the detail parameter (RFC 9211 §2.8). */
+/* X-macro expansion: keep clang-format away */
+/* clang-format off */
 enum ec_cs_detail {
 	EC_CS_DETAIL_INVALID = 0,
 #define X(sym, tok, doc) EC_CS_DETAIL_##sym,
 	EC_CS_DETAIL_TABLE(X)
 #undef X
-	        EC_CS_DETAIL__COUNT,
+	EC_CS_DETAIL__COUNT,
 };
+/* clang-format on */
 
 /* The fwd token ("uri-miss"), or NULL for NONE and out-of-range values. */
 const char *ec_cs_fwd_str(enum ec_cs_fwd f);

@@ -24,11 +24,13 @@ static const struct dir_info {
 	unsigned side;
 	bool loose;
 } dirs[] = {
+/* clang-format off */
 #define X(sym, nm, arg, side, loose, ref)                                                          \
 	{nm, sizeof(nm) - 1, EC_CC_##sym, ARG_##arg, SIDE_##side, loose},
-        EC_CC_DIRECTIVE_TABLE(X)
+	EC_CC_DIRECTIVE_TABLE(X)
 #undef X
 };
+/* clang-format on */
 
 const struct ec_cc_target ec_cc_default_targets[EC_CC_DEFAULT_TARGETS] = {
         {"CDN-Cache-Control", EC_CC_SYNTAX_SF, true}, /* RFC 9213 §3 */

@@ -18,13 +18,16 @@
 #include "tbl/cc_directive.h"
 
 /* One value per directive of policy/tbl/cc_directive.h. */
+/* X-macro expansion: keep clang-format away */
+/* clang-format off */
 enum ec_cc_dir {
 	EC_CC_INVALID = 0,
 #define X(sym, name, arg, side, loose, ref) EC_CC_##sym,
 	EC_CC_DIRECTIVE_TABLE(X)
 #undef X
-	        EC_CC__COUNT,
+	EC_CC__COUNT,
 };
+/* clang-format on */
 
 #define EC_CC_BIT(d) (1u << (d))
 

@@ -13,10 +13,12 @@ static const struct status_info {
 	int code;
 	bool understood, heuristic, store;
 } statuses[] = {
+/* clang-format off */
 #define X(code, und, heur, store, ref) {code, und, heur, store},
-        EC_STATUS_TABLE(X)
+	EC_STATUS_TABLE(X)
 #undef X
 };
+/* clang-format on */
 
 static const struct status_info *status_info(int status)
 {

@@ -225,8 +225,7 @@ enum ec_fresh_use {
 	EC_USE_MISS,             /* nothing stored: fetch */
 	EC_USE_FRESH,            /* serve the stored response */
 	EC_USE_STALE,            /* serve it stale: the request's max-stale allows */
-	EC_USE_STALE_REVALIDATE, /* serve it stale now, revalidate in the background (RFC 5861 §3)
-	                          */
+	EC_USE_STALE_REVALIDATE, /* serve stale, revalidate in the background (RFC 5861 §3) */
 	EC_USE_REVALIDATE,       /* forward a conditional request (policy/cond.h) */
 	EC_USE_GATEWAY_TIMEOUT,  /* only-if-cached and nothing usable: answer 504 (§5.2.1.7) */
 };

@@ -55,8 +55,8 @@ bool ec_sf_is_token(struct ec_str s);
  * Serialises `s` as an sf-string (RFC 8941 §4.1.6): DQUOTE, `"` and `\`
  * escaped, DQUOTE. Bytes outside %x20-7E cannot be represented and are
  * written as '?'. snprintf convention: returns the length of the full
- * output; writes it, NUL-terminated, only if it is shorter than `cap`
- * (buf may be NULL when cap is 0).
+ * output and writes at most cap - 1 bytes of it plus a NUL (buf may be
+ * NULL when cap is 0); the output is complete when the result < cap.
  */
 size_t ec_sf_write_string(char *buf, size_t cap, struct ec_str s);
 
