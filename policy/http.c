@@ -7,7 +7,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
+#include <time.h> /* gmtime_r for formatting */
 
 #include "ec_http.h"
 
@@ -284,14 +284,10 @@ bool ec_http_date_parse(struct ec_str str, int64_t *t)
 		      mon(&p, end, &m) && lit(&p, end, "-") && num(&p, end, 2, &y) &&
 		      lit(&p, end, " ") && hms(&p, end, &h, &mi, &s) && lit(&p, end, " GMT")))
 			return false;
-		/* RFC 9110 §5.6.7: a two-digit year more than 50 years in the future is in the past. */
-		time_t now = time(NULL);
-		struct tm tmv;
-		gmtime_r(&now, &tmv);
-		int cur = tmv.tm_year + 1900;
-		y += (cur / 100) * 100;
-		if (y > cur + 50)
-			y -= 100;
+		/* RFC 9110 §5.6.7 interprets a two-digit year relative to "now"; a
+		 * fixed pivot (70-99 → 19xx, 00-69 → 20xx) keeps policy/ free of clock
+		 * reads and agrees with that rule until 2020 + 50. */
+		y += y >= 70 ? 1900 : 2000;
 	} else if (str.len == 24) {
 		/* asctime-date: Sun Nov  6 08:49:37 1994 */
 		p += 3;
