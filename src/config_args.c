@@ -407,10 +407,12 @@ int ec_config_finish(struct ec_config *c, char *err, size_t errlen)
 	if (c->max_request_line < 256)
 		return kfail(c, err, errlen, "limits.request_line",
 		             "must be at least 256 (got %zu)", c->max_request_line);
-	if (c->max_head < c->max_request_line)
+	/* A header block smaller than the request-line limit is allowed: it
+	 * then bounds the request line too (nginx's large_client_header_buffers
+	 * works the same way). */
+	if (c->max_head < 256)
 		return kfail(c, err, errlen, "limits.header_block",
-		             "must be at least limits.request_line (%zu), got %zu",
-		             c->max_request_line, c->max_head);
+		             "must be at least 256 (got %zu)", c->max_head);
 	if (c->max_fields < 1 || c->max_fields > 10000)
 		return kfail(c, err, errlen, "limits.header_fields",
 		             "must be between 1 and 10000 (got %u)", c->max_fields);
