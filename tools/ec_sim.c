@@ -18,11 +18,19 @@
  *
  * Runs of one trace (cache sizes x policies) execute in parallel on --threads
  * threads, each run single-threaded with its own store.
+ *
+ * -b MS is a different mode, a hit-path throughput benchmark: one store per
+ * policy holding every key, then 1..--threads threads doing what a worker
+ * does on a hit (hash the key, look up, reference and release the first
+ * chunk, drop the object) on a Zipf 1.0 stream for MS milliseconds each.
+ * It shows how hits scale when S3-FIFO needs only the shard lock and LRU
+ * takes the global lock. Numbers from a shared or virtual machine are noisy.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +95,7 @@ static uint64_t opt_requests = 10000000;
 static uint64_t opt_seed = 42;
 static unsigned opt_shards = 64;
 static unsigned opt_warm_pct = 0;
+static unsigned opt_bench_ms = 0;
 static bool opt_pols[POL_MAX] = {[POL_LRU] = true, [POL_S3_TLFU] = true};
 
 /* --- generators ----------------------------------------------------------- */
@@ -248,7 +257,8 @@ static void run_one(struct run *r)
 	cfg.avg_obj_size = tr->total_bytes / opt_keys;
 	st = ec_store_new(&cfg, &why);
 	if (st == NULL) {
-		fprintf(stderr, "ec-sim: store: %s\n", why);
+		fprintf(stderr, "ec-sim: %s at %.1f %% of %s (more keys, -k, make it larger)\n",
+		        why, r->pct, tr->name);
 		exit(1);
 	}
 	for (size_t i = 0; i < tr->n; i++) {
@@ -317,6 +327,33 @@ static double pct(uint64_t a, uint64_t b)
 	return b ? 100.0 * (double)a / (double)b : 0;
 }
 
+/* A table header; the variable-size trace adds byte hit ratio columns. */
+static void print_header(bool var)
+{
+	int cols = 0;
+
+	printf("\n| trace | cache %% |");
+	for (int p = 0; p < POL_MAX; p++)
+		if (opt_pols[p]) {
+			printf(" %s hit %% |", pols[p].title);
+			cols++;
+		}
+	if (opt_pols[POL_LRU] && opt_pols[POL_S3_TLFU]) {
+		printf(" delta (points) |");
+		cols++;
+	}
+	if (var)
+		for (int p = 0; p < POL_MAX; p++)
+			if (opt_pols[p]) {
+				printf(" %s byte hit %% |", pols[p].title);
+				cols++;
+			}
+	printf("\n|---|--:|");
+	while (cols-- > 0)
+		printf("--:|");
+	printf("\n");
+}
+
 static void print_trace(const struct trace *tr, struct run *runs, size_t n)
 {
 	for (size_t si = 0; si < NSIZES; si++) {
@@ -325,7 +362,7 @@ static void print_trace(const struct trace *tr, struct run *runs, size_t n)
 		for (size_t i = 0; i < n; i++)
 			if (runs[i].pct == sizes_pct[si])
 				row[runs[i].pol] = &runs[i];
-		printf("| %-9s | %5.1f |", tr->name, sizes_pct[si]);
+		printf("| %s | %.1f |", tr->name, sizes_pct[si]);
 		for (int p = 0; p < POL_MAX; p++)
 			if (row[p] != NULL)
 				printf(" %6.2f |", pct(row[p]->hits, row[p]->counted));
@@ -342,14 +379,131 @@ static void print_trace(const struct trace *tr, struct run *runs, size_t n)
 	}
 }
 
+/* --- hit-path benchmark (-b) ------------------------------------------------- */
+
+struct bench_thr {
+	struct ec_store *st;
+	const uint32_t *ids;
+	size_t nids;
+	atomic_bool *stop;
+	uint64_t ops;
+};
+
+static void *bench_main(void *arg)
+{
+	struct bench_thr *b = arg;
+	char kb[KEY_LEN];
+	size_t i = 0;
+	uint64_t ops = 0;
+
+	while (!atomic_load_explicit(b->stop, memory_order_relaxed)) {
+		for (unsigned j = 0; j < 256; j++) {
+			struct ec_key k = ec_key_make(kb, key_of(b->ids[i], kb));
+			struct ec_lookup lk = {.key = &k};
+			struct ec_obj *o;
+
+			if (++i == b->nids)
+				i = 0;
+			if (ec_store_lookup(b->st, &lk, &o) == EC_LOOKUP_HIT) {
+				struct ec_chunk *c = ec_obj_chunk(o, 0);
+				ec_chunk_ref(c); /* evbuffer_add_reference */
+				ec_obj_unref(&o);
+				ec_chunk_release_cb(ec_chunk_data(c), ec_chunk_len(c), c);
+				ops++;
+			}
+		}
+	}
+	b->ops = ops;
+	return NULL;
+}
+
+static int bench(void)
+{
+	struct trace tr;
+	struct zipf z;
+	uint64_t s = opt_seed;
+	size_t nids = 1u << 20;
+	uint32_t *ids[64];
+	unsigned maxth = EC_MIN(opt_threads, 64u);
+
+	memset(&tr, 0, sizeof(tr));
+	if (zipf_init(&z, opt_keys, 1.0) != 0)
+		return 1;
+	for (unsigned t = 0; t < maxth; t++) {
+		ids[t] = malloc(nids * sizeof(uint32_t));
+		if (ids[t] == NULL)
+			return 1;
+		for (size_t i = 0; i < nids; i++)
+			ids[t][i] = zipf_next(&z, &s);
+	}
+	free(z.cdf);
+	tr.total_bytes = (uint64_t)charge_of(&tr, 0) * opt_keys;
+	printf("ec-sim: hit path, %llu keys all cached, Zipf 1.0, %u ms a point, %u shards\n\n",
+	       (unsigned long long)opt_keys, opt_bench_ms, opt_shards);
+	printf("| policy | threads | million hits/s |\n|---|---|---|\n");
+	for (int p = 0; p < POL_MAX; p++) {
+		struct ec_store_config cfg;
+		struct ec_store *st;
+		const char *why;
+
+		if (!opt_pols[p])
+			continue;
+		ec_store_config_default(&cfg, tr.total_bytes * 2);
+		cfg.policy = pols[p].evict;
+		cfg.admission = pols[p].admit;
+		cfg.shards = opt_shards;
+		cfg.avg_obj_size = tr.total_bytes / opt_keys;
+		st = ec_store_new(&cfg, &why);
+		if (st == NULL) {
+			fprintf(stderr, "ec-sim: store: %s\n", why);
+			return 1;
+		}
+		for (uint32_t id = 0; id < opt_keys; id++) {
+			struct ec_obj *o = build(&tr, id);
+			if (o == NULL || ec_store_insert(st, o) != EC_INSERT_OK) {
+				fprintf(stderr, "ec-sim: could not fill the store\n");
+				return 1;
+			}
+			ec_obj_unref(&o);
+		}
+		for (unsigned nth = 1; nth <= maxth; nth *= 2) {
+			struct bench_thr b[64];
+			pthread_t th[64];
+			atomic_bool stop = false;
+			struct timespec ts = {(time_t)(opt_bench_ms / 1000),
+			                      (long)(opt_bench_ms % 1000) * 1000000L};
+			uint64_t total = 0;
+
+			for (unsigned t = 0; t < nth; t++) {
+				b[t] = (struct bench_thr){st, ids[t], nids, &stop, 0};
+				pthread_create(&th[t], NULL, bench_main, &b[t]);
+			}
+			nanosleep(&ts, NULL);
+			atomic_store(&stop, true);
+			for (unsigned t = 0; t < nth; t++) {
+				pthread_join(th[t], NULL);
+				total += b[t].ops;
+			}
+			printf("| %s | %u | %.2f |\n", pols[p].title, nth,
+			       (double)total / ((double)opt_bench_ms * 1000.0));
+			fflush(stdout);
+		}
+		ec_store_free(&st);
+	}
+	for (unsigned t = 0; t < maxth; t++)
+		free(ids[t]);
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 	        "usage: ec-sim [-k KEYS] [-n REQUESTS] [-t THREADS] [-s SEED] [-S SHARDS]\n"
-	        "              [-p POLICY,...] [-T TRACE,...] [-w WARMUP%%]\n"
+	        "              [-p POLICY,...] [-T TRACE,...] [-w WARMUP%%] [-b MS]\n"
 	        "  policies: lru tinylfu-s3fifo s3fifo tinylfu-lru (default: lru,tinylfu-s3fifo)\n"
 	        "  traces:   zipf-0.8 zipf-1.0 zipf-1.2 scan-mix var-size (default: all)\n"
-	        "  -w: count hits only after this %% of each trace (default 0: all)\n");
+	        "  -w: count hits only after this %% of each trace (default 0: all)\n"
+	        "  -b: hit-path throughput benchmark, MS milliseconds per point\n");
 	exit(2);
 }
 
@@ -375,9 +529,10 @@ int main(int argc, char **argv)
 	};
 	const char *tlist = NULL;
 	struct timespec t0, t1;
+	bool header_done = false, last_var = false;
 	int c;
 
-	while ((c = getopt(argc, argv, "k:n:t:s:S:p:T:w:h")) != -1) {
+	while ((c = getopt(argc, argv, "k:n:t:s:S:p:T:w:b:h")) != -1) {
 		switch (c) {
 		case 'k':
 			opt_keys = strtoull(optarg, NULL, 10);
@@ -404,6 +559,9 @@ int main(int argc, char **argv)
 		case 'w':
 			opt_warm_pct = (unsigned)strtoul(optarg, NULL, 10);
 			break;
+		case 'b':
+			opt_bench_ms = (unsigned)strtoul(optarg, NULL, 10);
+			break;
 		default:
 			usage();
 		}
@@ -411,26 +569,13 @@ int main(int argc, char **argv)
 	if (opt_warm_pct > 90 || opt_keys < 1000 || opt_keys > 100000000 || opt_requests < 1 ||
 	    opt_threads < 1)
 		usage();
+	if (opt_bench_ms > 0)
+		return bench();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	printf("ec-sim: %llu keys, %llu requests a trace (hits counted after %u%%), seed %llu, "
-	       "%u shards\n\n",
+	       "%u shards\n",
 	       (unsigned long long)opt_keys, (unsigned long long)opt_requests, opt_warm_pct,
 	       (unsigned long long)opt_seed, opt_shards);
-	printf("| trace     | cache %% |");
-	for (int p = 0; p < POL_MAX; p++)
-		if (opt_pols[p])
-			printf(" %s hit %% |", pols[p].title);
-	if (opt_pols[POL_LRU] && opt_pols[POL_S3_TLFU])
-		printf(" delta (points) |");
-	printf("\n|---|---|");
-	for (int p = 0; p < POL_MAX; p++)
-		if (opt_pols[p])
-			printf("---|");
-	if (opt_pols[POL_LRU] && opt_pols[POL_S3_TLFU])
-		printf("---|");
-	printf("\n");
-	fflush(stdout);
-
 	for (size_t ti = 0; ti < EC_ARRAY_LEN(traces); ti++) {
 		struct trace tr;
 		struct pool pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -440,6 +585,11 @@ int main(int argc, char **argv)
 
 		if (tlist != NULL && !in_list(tlist, traces[ti].name))
 			continue;
+		if (!header_done || traces[ti].var != last_var) {
+			print_header(traces[ti].var);
+			header_done = true;
+			last_var = traces[ti].var;
+		}
 		if (trace_make(&tr, traces[ti].name, traces[ti].alpha, traces[ti].scans,
 		               traces[ti].var) != 0) {
 			fprintf(stderr, "ec-sim: out of memory\n");
