@@ -150,6 +150,18 @@ static const struct key keys[] = {
          .doc = "freshness when a response gives none; 0 = none"},
         {"cache.heuristic_max", KT_DURATION, FLD(heuristic_max), .deflt = "1d",
          .doc = "cap on heuristic freshness (RFC 9111 4.2.2)"},
+        {"cache.eviction", KT_STR, FLD(eviction), .deflt = "s3fifo",
+         .doc = "memory tier policy: s3fifo (TinyLFU admission) or lru"},
+        {"cache.key_scheme", KT_BOOL, FLD(key_scheme), .deflt = "true",
+         .doc = "the scheme is part of the cache key"},
+        {"cache.key_host", KT_BOOL, FLD(key_host), .deflt = "true",
+         .doc = "the host is part of the cache key"},
+        {"cache.key_query", KT_STR, FLD(key_query), .deflt = "keep",
+         .doc = "query in the key: keep, sort (parameters), ignore"},
+        {"cache.key_ignore_params", KT_STR, FLD(key_ignore_params), .deflt = "",
+         .doc = "comma-separated query parameters left out of the key"},
+        {"cache.targeted", KT_STR, FLD(targeted), .deflt = "CDN-Cache-Control,Surrogate-Control",
+         .doc = "RFC 9213 targeted fields"},
 };
 
 static const struct key *find_key(const char *name)

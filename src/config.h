@@ -131,6 +131,13 @@ struct ec_config {
 	uint64_t max_object_size; /* default 64M */
 	double default_ttl;       /* seconds for responses without freshness; default 0 */
 	double heuristic_max;     /* cap on heuristic freshness; default 86400 */
+	char eviction[16];        /* "s3fifo" (TinyLFU + S3-FIFO, default) or "lru" */
+	bool key_scheme;          /* the scheme is part of the cache key; default true */
+	bool key_host;            /* the host is part of the cache key; default true */
+	char key_query[16];       /* "keep" (default), "sort" the parameters, "ignore" the query */
+	char key_ignore_params[512]; /* comma-separated query parameters left out of the key */
+	char targeted[256];       /* comma-separated targeted cache-control fields (RFC 9213),
+				     most specific first; default "CDN-Cache-Control,Surrogate-Control" */
 
 	/* set by ec_config_from_args; EC_CONFIG_RUN by default */
 	enum ec_config_action action;

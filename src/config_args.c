@@ -25,6 +25,7 @@
 
 #include "ec_util.h"
 #include "config.h"
+#include "ec_http.h"
 
 enum {
 	OPT_INVALID = 0,
@@ -442,6 +443,17 @@ int ec_config_finish(struct ec_config *c, char *err, size_t errlen)
 		return kfail(c, err, errlen, "cache.max_object_size", "must be more than 0");
 	if (c->via_name[0] == '\0')
 		return kfail(c, err, errlen, "forwarding.via", "must not be empty");
+	if (strcmp(c->eviction, "s3fifo") != 0 && strcmp(c->eviction, "lru") != 0)
+		return kfail(c, err, errlen, "cache.eviction", "must be s3fifo or lru (got '%s')",
+		             c->eviction);
+	if (strcmp(c->key_query, "keep") != 0 && strcmp(c->key_query, "sort") != 0 &&
+	    strcmp(c->key_query, "ignore") != 0)
+		return kfail(c, err, errlen, "cache.key_query",
+		             "must be keep, sort or ignore (got '%s')", c->key_query);
+	for (const char *p = c->targeted; *p; p++)
+		if (*p != ',' && *p != ' ' && !ec_is_tchar((unsigned char)*p))
+			return kfail(c, err, errlen, "cache.targeted",
+			             "must be comma-separated field names (got '%s')", c->targeted);
 
 	if (c->workers == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);

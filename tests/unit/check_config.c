@@ -194,7 +194,13 @@ static const char *all_keys_yaml = "listen: ['127.0.0.1:81', '[::1]:82']\n"     
                                    "cache:\n"                                    /* 38 */
                                    "  max_object_size: 1M\n"                     /* 39 */
                                    "  default_ttl: 1d\n"                         /* 40 */
-                                   "  heuristic_max: 2h\n";                      /* 41 */
+                                   "  heuristic_max: 2h\n"                       /* 41 */
+                                   "  eviction: lru\n"                           /* 42 */
+                                   "  key_scheme: false\n"                       /* 43 */
+                                   "  key_host: no\n"                            /* 44 */
+                                   "  key_query: sort\n"                         /* 45 */
+                                   "  key_ignore_params: utm_source,fbclid\n"    /* 46 */
+                                   "  targeted: CDN-Cache-Control\n";            /* 47 */
 
 START_TEST(test_yaml_every_key)
 {
@@ -256,6 +262,12 @@ START_TEST(test_yaml_every_key)
 	ck_assert_uint_eq(c->max_object_size, 1ull << 20);
 	ck_assert_double_eq(c->default_ttl, 86400);
 	ck_assert_double_eq(c->heuristic_max, 7200);
+	ck_assert_str_eq(c->eviction, "lru");
+	ck_assert(!c->key_scheme);
+	ck_assert(!c->key_host);
+	ck_assert_str_eq(c->key_query, "sort");
+	ck_assert_str_eq(c->key_ignore_params, "utm_source,fbclid");
+	ck_assert_str_eq(c->targeted, "CDN-Cache-Control");
 
 	/* every key has its line */
 	static const struct {
@@ -278,7 +290,8 @@ START_TEST(test_yaml_every_key)
 	             {"limits.max_connections", 27},
 	             {"origin.pool_max_requests", 34},
 	             {"forwarding.x_forwarded_for", 37},
-	             {"cache.heuristic_max", 41}};
+	             {"cache.heuristic_max", 41},
+	             {"cache.targeted", 47}};
 	for (size_t i = 0; i < EC_ARRAY_LEN(lines); i++) {
 		const struct ec_conf_source *s = ec_config_source(c, lines[i].key);
 		ck_assert_msg(s != NULL, "no source for %s", lines[i].key);
