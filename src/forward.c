@@ -22,6 +22,7 @@ enum fclass {
 	F_XFF,
 	F_XFP,
 	F_COND, /* If-* */
+	F_RANGE,
 };
 
 static enum fclass classify(struct ec_str n)
@@ -31,6 +32,8 @@ static enum fclass classify(struct ec_str n)
 		return ec_str_caseeq_lit(n, "via") ? F_VIA : F_KEEP;
 	case 4:
 		return ec_str_caseeq_lit(n, "host") ? F_HOST : F_KEEP;
+	case 5:
+		return ec_str_caseeq_lit(n, "range") ? F_RANGE : F_KEEP;
 	case 6:
 		return ec_str_caseeq_lit(n, "expect") ? F_EXPECT : F_KEEP;
 	case 8:
@@ -95,7 +98,7 @@ struct ec_str ec_forward_via(struct ec_req *req, const char *version)
 }
 
 size_t ec_forward_request_head(const struct ec_req *req, const struct ec_backend *b,
-			       const struct ec_hdr *extra, unsigned nextra, bool skip_conditionals,
+			       const struct ec_hdr *extra, unsigned nextra, unsigned flags,
 			       struct evbuffer *out)
 {
 	const struct ec_config *cf = req->site->conf;
@@ -128,7 +131,8 @@ size_t ec_forward_request_head(const struct ec_req *req, const struct ec_backend
 	for (unsigned i = 0; i < req->nhdrs; i++) {
 		const struct ec_hdr *h = &req->hdrs[i];
 		enum fclass cls = classify(h->name);
-		if (cls == F_COND && !skip_conditionals)
+		if ((cls == F_COND && !(flags & EC_FWD_SKIP_COND)) ||
+		    (cls == F_RANGE && !(flags & EC_FWD_SKIP_RANGE)))
 			cls = F_KEEP;
 		if (cls != F_KEEP || ec_h1_is_hop_by_hop(req->hdrs, req->nhdrs, i))
 			continue;

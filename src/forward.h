@@ -17,16 +17,22 @@ struct evbuffer;
 struct ec_backend;
 struct ec_h1_resp;
 
+/* What the cache holds back from the origin (ec_forward_request_head flags). */
+enum ec_fwd_flag {
+	EC_FWD_SKIP_COND = 1u << 0,  /* the client's If-* preconditions */
+	EC_FWD_SKIP_RANGE = 1u << 1, /* the client's Range */
+};
+
 /*
  * Appends the HTTP/1.1 request head to send to `b` for `req` into `out`.
- * `extra`/`nextra` are fields to add (validators for a revalidation),
- * `skip_conditionals` drops the client's own If-* fields. Framing: the
- * client's Content-Length, or chunked when the client's body length is
- * unknown. Returns the head length.
+ * `extra`/`nextra` are fields to add (validators for a revalidation);
+ * `flags` (enum ec_fwd_flag) drop the client's preconditions or Range.
+ * Framing: the client's Content-Length, or chunked when the client's body
+ * length is unknown. Returns the head length.
  */
 size_t ec_forward_request_head(const struct ec_req *req, const struct ec_backend *b,
-			       const struct ec_hdr *extra, unsigned nextra,
-			       bool skip_conditionals, struct evbuffer *out);
+			       const struct ec_hdr *extra, unsigned nextra, unsigned flags,
+			       struct evbuffer *out);
 
 /*
  * Builds the end-to-end field list to send to the client from an origin

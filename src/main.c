@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include "config.h"
 #include "log.h"
 #include "site.h"
+#include "storage/ec_store.h"
 #include "worker.h"
 
 static struct {
@@ -34,6 +36,7 @@ static struct {
 	char **argv;
 	struct ec_config *conf;
 	struct ec_site *site;
+	struct ec_store *store;
 	unsigned nworkers;
 	struct ec_worker **workers;
 	struct event_base *base;
@@ -177,6 +180,10 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 		listen_same = strcmp(old->listen[i].text, nc->listen[i].text) == 0;
 	if (!listen_same || old->workers != nc->workers)
 		ec_log_warn("reload: listen addresses and worker count apply at the next restart");
+	if (old->memory_size != nc->memory_size || strcmp(old->eviction, nc->eviction) != 0 ||
+	    old->max_object_size != nc->max_object_size)
+		ec_log_warn("reload: memory, cache.eviction and cache.max_object_size apply at the "
+			    "next restart");
 	if (strcmp(old->access_log, nc->access_log) != 0 || strcmp(old->error_log, nc->error_log) != 0)
 		ec_log_warn("reload: log paths apply at the next restart (SIGUSR1 reopens them)");
 	for (unsigned i = 0; i < M.nworkers; i++)
@@ -278,6 +285,17 @@ int main(int argc, char **argv)
 	}
 	raise_nofile();
 
+	struct ec_store_config scfg;
+	const char *why = NULL;
+	ec_store_config_default(&scfg, c->memory_size);
+	scfg.policy = strcmp(c->eviction, "lru") == 0 ? EC_EVICT_LRU : EC_EVICT_S3FIFO;
+	scfg.max_obj_size = EC_MIN(c->max_object_size, c->memory_size);
+	M.store = ec_store_new(&scfg, &why);
+	if (M.store == NULL) {
+		fprintf(stderr, "edgecache: memory: cannot create the memory tier: %s\n", why);
+		return 1;
+	}
+
 	M.nworkers = c->workers;
 	int *fds = bind_all(c, M.nworkers, err, sizeof(err));
 	if (fds == NULL) {
@@ -292,6 +310,8 @@ int main(int argc, char **argv)
 	}
 	for (unsigned i = 0; i < M.nworkers; i++) {
 		M.workers[i] = ec_worker_new(i, M.site, &fds[i * c->nlisten], c->nlisten);
+		if (M.workers[i] != NULL)
+			M.workers[i]->store = M.store;
 		if (M.workers[i] == NULL || ec_worker_start(M.workers[i]) != 0) {
 			fprintf(stderr, "edgecache: cannot start worker %u\n", i);
 			return 1;
@@ -322,6 +342,7 @@ int main(int argc, char **argv)
 		event_free(M.ev_drain_check);
 	event_base_free(M.base);
 	free(M.workers);
+	ec_store_free(&M.store);
 	ec_site_unref(&M.site);
 	ec_log_info("stopped");
 	return 0;

@@ -17,6 +17,7 @@
 #include <event2/buffer.h>
 
 #include "arena.h"
+#include "cache.h"
 #include "forward.h"
 #include "origin.h"
 #include "pipeline.h"
@@ -24,10 +25,11 @@
 #include "worker.h"
 
 static const struct ec_fetch_ops fetch_ops;
+static void fetch_to_origin(struct ec_req *req);
 
 /* --- responses generated here ---------------------------------------------- */
 
-static void respond_error(struct ec_req *req, int status, const char *detail, bool close)
+void ec_pipeline_respond_error(struct ec_req *req, int status, const char *detail, bool close)
 {
 	struct ec_worker *w = req->wrk;
 	char body[512];
@@ -35,15 +37,18 @@ static void respond_error(struct ec_req *req, int status, const char *detail, bo
 			 detail ? detail : ec_http_reason(status));
 	if (n < 0 || (size_t)n >= sizeof(body))
 		n = (int)strlen(body);
-	struct ec_hdr h[3] = {
+	if (req->cache_status[0] == '\0')
+		ec_cache_status_error(req, req->reason, req->cache_status, sizeof(req->cache_status));
+	struct ec_hdr h[4] = {
 		{EC_STR("Date"), ec_worker_date(w)},
 		{EC_STR("Content-Type"), EC_STR("text/plain; charset=utf-8")},
 		{EC_STR("Cache-Control"), EC_STR("no-store")},
+		{EC_STR("Cache-Status"), ec_str_cstr(req->cache_status)},
 	};
 	struct ec_resp resp = {
 		.status = status,
 		.hdrs = h,
-		.nhdrs = 3,
+		.nhdrs = 4,
 		.has_length = true,
 		.length = (uint64_t)n,
 		.no_body = req->meth == EC_M_HEAD,
@@ -59,7 +64,7 @@ static void respond_error(struct ec_req *req, int status, const char *detail, bo
 void ec_pipeline_reject(struct ec_req *req, int status, const char *reason, const char *detail)
 {
 	req->reason = reason;
-	respond_error(req, status, detail, true);
+	ec_pipeline_respond_error(req, status, detail, true);
 }
 
 /* --- route ------------------------------------------------------------------ */
@@ -79,10 +84,13 @@ static void fetch_to_origin(struct ec_req *req)
 	struct ec_worker *w = req->wrk;
 	unsigned first = route_backend(req);
 	const struct ec_backend *b = &req->site->backends[first];
-	size_t len = ec_forward_request_head(req, b, NULL, 0, false, w->scratch);
+	struct ec_hdr extra[2];
+	unsigned flags = 0;
+	unsigned nextra = ec_cache_fetch_fields(req, extra, &flags);
+	size_t len = ec_forward_request_head(req, b, extra, nextra, flags, w->scratch);
 	if (len == 0) {
 		req->reason = "no-memory";
-		respond_error(req, 503, "out of memory", true);
+		ec_pipeline_respond_error(req, 503, "out of memory", true);
 		return;
 	}
 	struct ec_fetch_req fr = {
@@ -99,7 +107,7 @@ static void fetch_to_origin(struct ec_req *req)
 	evbuffer_drain(w->scratch, len);
 	if (req->fetch == NULL) {
 		req->reason = "no-memory";
-		respond_error(req, 503, "out of memory", true);
+		ec_pipeline_respond_error(req, 503, "out of memory", true);
 	}
 }
 
@@ -108,16 +116,17 @@ void ec_pipeline_start(struct ec_req *req)
 	EC_CHECK_MAGIC(req, EC_REQ_MAGIC);
 	if (req->site->nbackends == 0) {
 		req->reason = "no-backend";
-		respond_error(req, 503, "no origin configured", false);
+		ec_pipeline_respond_error(req, 503, "no origin configured", false);
 		return;
 	}
 	if (req->meth == EC_M_CONNECT) {
 		/* A reverse proxy tunnels nothing. */
 		req->reason = "method-not-supported";
-		respond_error(req, 501, "CONNECT is not supported", true);
+		ec_pipeline_respond_error(req, 501, "CONNECT is not supported", true);
 		return;
 	}
-	/* Cache lookup goes here: a hit answers from the store and returns. */
+	if (ec_cache_lookup(req))
+		return; /* answered from the cache */
 	fetch_to_origin(req);
 }
 
@@ -130,43 +139,36 @@ static struct ec_req *req_of(void *owner)
 	return req;
 }
 
-static bool content_length_of(const struct ec_h1_resp *resp, uint64_t *len)
-{
-	const struct ec_hdr *h = ec_hdr_find(resp->hdrs, resp->nhdrs, "content-length");
-	return h != NULL && ec_str_to_u64(h->value, len);
-}
-
 static void p_head(void *owner, struct ec_fetch *f, const struct ec_h1_resp *oresp)
 {
 	struct ec_req *req = req_of(owner);
 	req->origin_time = ec_time_now() - req->t_origin;
 	req->backend = ec_fetch_backend(f);
-	struct ec_hdr *hdrs;
-	int n = ec_forward_response_fields(req, oresp, &hdrs);
-	if (n < 0) {
-		/* Arena exhausted: the response cannot be relayed. */
-		req->reason = "no-memory";
-		respond_error(req, 503, "out of memory", true);
+	struct ec_resp resp;
+	switch (ec_cache_on_head(req, oresp, &resp)) {
+	case EC_CACHE_HEAD_RELAY:
+		req->ops->resp_head(req, &resp);
 		return;
+	case EC_CACHE_HEAD_ANSWERED:
+	case EC_CACHE_HEAD_REFETCH:
+		return;
+	case EC_CACHE_HEAD_NOMEM:
+	case EC_CACHE_HEAD_INVALID:
+		break;
 	}
-	struct ec_resp resp = {
-		.status = oresp->status,
-		.hdrs = hdrs,
-		.nhdrs = (unsigned)n,
-		.has_length = oresp->framing == EC_H1_BODY_LENGTH,
-		.length = oresp->content_length,
-		.no_body = req->meth == EC_M_HEAD || oresp->status == 204 || oresp->status == 304,
-	};
-	if (req->meth == EC_M_HEAD && oresp->status != 204 && oresp->status != 304)
-		resp.has_length = content_length_of(oresp, &resp.length);
-	req->ops->resp_head(req, &resp);
+	/* Arena exhausted: the response cannot be relayed. */
+	req->reason = "no-memory";
+	req->cache.swallow = true;
+	ec_pipeline_respond_error(req, 503, "out of memory", true);
 }
 
 static bool p_body(void *owner, struct ec_fetch *f, struct evbuffer *data)
 {
 	struct ec_req *req = req_of(owner);
-	if (req->resp_done) {
-		/* The head could not be relayed; swallow the rest. */
+	ec_cache_on_body(req, data);
+	if (req->resp_done || req->cache.refetch || evbuffer_get_length(data) == 0) {
+		/* Stored but not for this client (a 304 it already has, a range
+		 * outside its window, an answered request). */
 		evbuffer_drain(data, evbuffer_get_length(data));
 		return true;
 	}
@@ -177,6 +179,15 @@ static void p_done(void *owner, struct ec_fetch *f)
 {
 	struct ec_req *req = req_of(owner);
 	req->fetch = NULL;
+	ec_cache_on_done(req);
+	if (req->cache.refetch && !req->resp_started) {
+		/* The 304 did not match what we hold: ask again, unconditionally. */
+		req->cache.refetch = false;
+		req->cache.swallow = false;
+		req->cache.off = 0;
+		fetch_to_origin(req);
+		return;
+	}
 	if (!req->resp_done)
 		req->ops->resp_end(req);
 }
@@ -185,17 +196,18 @@ static void p_error(void *owner, struct ec_fetch *f, enum ec_fetch_err err, bool
 {
 	struct ec_req *req = req_of(owner);
 	req->fetch = NULL;
+	ec_cache_on_error(req);
 	if (req->reason == NULL)
 		req->reason = ec_fetch_err_token(err);
 	if (req->resp_done)
 		return;
 	if (!req->resp_started) {
 		if (err == EC_FETCH_E_CLIENT_BODY && req->body_error == 413) {
-			respond_error(req, 413, "request body over the configured limit", true);
+			ec_pipeline_respond_error(req, 413, "request body over the configured limit", true);
 			return;
 		}
 		bool close = err == EC_FETCH_E_CLIENT_BODY;
-		respond_error(req, ec_fetch_err_status(err), ec_fetch_err_text(err), close);
+		ec_pipeline_respond_error(req, ec_fetch_err_status(err), ec_fetch_err_text(err), close);
 		return;
 	}
 	req->ops->resp_abort(req);
@@ -247,6 +259,9 @@ void ec_pipeline_finish(struct ec_req *req)
 	struct ec_worker *w = req->wrk;
 	if (req->fetch)
 		ec_fetch_cancel(&req->fetch);
+	if (req->cache_log == NULL)
+		req->cache_log = ec_cache_log_token(req);
+	ec_cache_release(req);
 	int st = req->status;
 	if (st >= 500)
 		EC_STAT_INC(&w->stats, resp_5xx);

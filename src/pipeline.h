@@ -25,6 +25,13 @@ void ec_pipeline_start(struct ec_req *req);
  */
 void ec_pipeline_reject(struct ec_req *req, int status, const char *reason, const char *detail);
 
+/*
+ * Answers with an error page: `status`, a text/plain body naming `detail`,
+ * Cache-Status (req->cache_status when set, else derived from the cache
+ * step and req->reason). For the cache step and the pipeline itself.
+ */
+void ec_pipeline_respond_error(struct ec_req *req, int status, const char *detail, bool close);
+
 /* The transport has request-body bytes again after body_read returned 0. */
 void ec_pipeline_body_ready(struct ec_req *req);
 

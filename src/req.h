@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "ec_http.h"
+#include "cache.h"
 
 struct evbuffer;
 struct ec_req;
@@ -123,8 +124,10 @@ struct ec_req {
 	const struct ec_backend *backend;
 	double t_origin; /* when the fetch started; origin_time = head time - t_origin */
 	double origin_time;
-	char cache_status[128]; /* the Cache-Status field value, "" before the cache decides */
+	char cache_status[128]; /* a Cache-Status value for an error page, "" = derive one */
 	const char *cache_log; /* short cache outcome for the access log, NULL = "-" */
+
+	struct ec_req_cache cache; /* the cache step's state (cache.h) */
 };
 
 #endif /* EC_REQ_H */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ec_util.h"
 #include "site.h"
@@ -63,6 +64,35 @@ struct ec_site *ec_site_build(struct ec_config *conf, char *err, size_t errlen)
 	}
 	s->nbackends = conf->norigins;
 	s->conf = ec_config_ref(conf);
+
+	/* RFC 9213 targets from cache.targeted: CDN-Cache-Control is a
+	 * Structured Field, the others (Surrogate-Control...) use Cache-Control
+	 * syntax; all are stripped before the response goes downstream. */
+	ec_fresh_conf_init(&s->fconf);
+	size_t nt = 0;
+	for (const char *p = conf->targeted; *p && nt < EC_SITE_MAX_TARGETS;) {
+		while (*p == ',' || *p == ' ')
+			p++;
+		const char *e = p;
+		while (*e && *e != ',' && *e != ' ')
+			e++;
+		size_t len = (size_t)(e - p);
+		if (len > 0 && len < sizeof(s->target_names[0])) {
+			memcpy(s->target_names[nt], p, len);
+			s->target_names[nt][len] = '\0';
+			s->targets[nt].name = s->target_names[nt];
+			s->targets[nt].syntax = strcasecmp(s->target_names[nt], "CDN-Cache-Control") == 0
+							? EC_CC_SYNTAX_SF
+							: EC_CC_SYNTAX_CC;
+			s->targets[nt].strip = true;
+			nt++;
+		}
+		p = e;
+	}
+	s->fconf.targets = s->targets;
+	s->fconf.ntargets = nt;
+	s->fconf.heuristic_max = (int64_t)conf->heuristic_max;
+	s->fconf.default_ttl = (int64_t)conf->default_ttl;
 	return s;
 }
 

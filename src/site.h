@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "policy/fresh.h"
 
 struct ec_backend {
 	unsigned index;                /* position in site->backends */
@@ -26,11 +27,18 @@ struct ec_backend {
 	uint64_t id; /* identity across reloads (hash of scheme, host, port): pools keyed by it */
 };
 
+#define EC_SITE_MAX_TARGETS 8
+
 struct ec_site {
 	unsigned refcnt;
 	struct ec_config *conf; /* reference held */
 	unsigned nbackends;
 	struct ec_backend *backends;
+
+	/* cache rules derived from conf (policy/ takes them as a struct) */
+	struct ec_fresh_conf fconf;
+	struct ec_cc_target targets[EC_SITE_MAX_TARGETS];
+	char target_names[EC_SITE_MAX_TARGETS][64];
 };
 
 /*

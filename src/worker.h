@@ -23,6 +23,7 @@ struct evbuffer;
 struct ec_site;
 struct ec_conn;
 struct ec_pool;
+struct ec_store;
 
 #define EC_WORKER_MAGIC 0x574b5231u
 
@@ -38,6 +39,7 @@ struct ec_worker {
 	pthread_t thread;
 	struct event_base *base;
 	struct ec_site *site; /* current generation (reference held) */
+	struct ec_store *store; /* the memory tier, shared by all workers; NULL = no cache */
 
 	/* listeners: fds created by the main thread, one per address */
 	unsigned nlisten;

@@ -206,6 +206,7 @@ START_TEST(test_forward_request_head)
 		{EC_STR("Content-Length"), EC_STR("5")},
 		{EC_STR("Proxy-Authorization"), EC_STR("Basic x")},
 		{EC_STR("If-None-Match"), EC_STR("\"a\"")},
+		{EC_STR("Range"), EC_STR("bytes=0-1")},
 	};
 	f->req.method = EC_STR("POST");
 	f->req.meth = EC_M_POST;
@@ -217,13 +218,14 @@ START_TEST(test_forward_request_head)
 	f->req.body_length_known = true;
 	f->req.content_length = 5;
 	struct evbuffer *out = evbuffer_new();
-	size_t n = ec_forward_request_head(&f->req, &f->site->backends[0], NULL, 0, false, out);
+	size_t n = ec_forward_request_head(&f->req, &f->site->backends[0], NULL, 0, 0, out);
 	char *s = drain_str(out);
 	ck_assert_uint_eq(n, strlen(s));
 	ck_assert_str_eq(s, "POST /p?q=1 HTTP/1.1\r\n"
 			    "Host: www.example\r\n"
 			    "Accept: */*\r\n"
 			    "If-None-Match: \"a\"\r\n"
+			    "Range: bytes=0-1\r\n"
 			    "Via: 1.1 upstream, 1.1 edgecache\r\n"
 			    "X-Forwarded-For: 198.51.100.1, 192.0.2.7\r\n"
 			    "X-Forwarded-Proto: http\r\n"
@@ -233,10 +235,16 @@ START_TEST(test_forward_request_head)
 
 	/* revalidation: the client's conditionals go, ours are added */
 	struct ec_hdr extra[] = {{EC_STR("If-None-Match"), EC_STR("\"stored\"")}};
-	ec_forward_request_head(&f->req, &f->site->backends[0], extra, 1, true, out);
+	ec_forward_request_head(&f->req, &f->site->backends[0], extra, 1, EC_FWD_SKIP_COND, out);
 	s = drain_str(out);
 	ck_assert_ptr_null(strstr(s, "\"a\""));
 	ck_assert_ptr_nonnull(strstr(s, "If-None-Match: \"stored\"\r\n"));
+	ck_assert_ptr_nonnull(strstr(s, "Range: bytes=0-1\r\n"));
+	free(s);
+	ec_forward_request_head(&f->req, &f->site->backends[0], NULL, 0, EC_FWD_SKIP_RANGE, out);
+	s = drain_str(out);
+	ck_assert_ptr_null(strstr(s, "Range:"));
+	ck_assert_ptr_nonnull(strstr(s, "If-None-Match: \"a\"\r\n"));
 	free(s);
 	evbuffer_free(out);
 	fwd_teardown(f);
@@ -260,7 +268,7 @@ START_TEST(test_forward_origin_host_chunked_no_xff)
 	f->req.has_body = true;
 	f->req.body_length_known = false;
 	struct evbuffer *out = evbuffer_new();
-	ec_forward_request_head(&f->req, &f->site->backends[0], NULL, 0, false, out);
+	ec_forward_request_head(&f->req, &f->site->backends[0], NULL, 0, 0, out);
 	char *s = drain_str(out);
 	ck_assert_str_eq(s, "PUT /?only-query HTTP/1.1\r\n"
 			    "Host: origin.internal\r\n"
