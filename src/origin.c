@@ -497,17 +497,26 @@ void ec_fetch_cancel(struct ec_fetch **fp)
 
 /* --- sending --------------------------------------------------------------- */
 
+enum pump {
+	PUMP_FULL = 1, /* the send buffer is full: write, then pump again */
+	PUMP_DRY,      /* the owner has nothing now; it calls ec_fetch_body_ready */
+	PUMP_DONE,     /* the whole body is queued */
+	PUMP_FAILED,   /* the owner's body is broken: the fetch has failed */
+};
+
 /* Pulls request body from the owner while the send buffer has room. */
-static bool fetch_pump_body(struct ec_fetch *f)
+static enum pump fetch_pump_body(struct ec_fetch *f)
 {
 	struct ec_oconn *oc = f->oc;
-	while (!f->req_body_done && evbuffer_get_length(oc->out) < SEND_HIGH) {
+	while (!f->req_body_done) {
+		if (evbuffer_get_length(oc->out) >= SEND_HIGH)
+			return PUMP_FULL;
 		bool done = false;
 		long n = f->ops->body_pull(f->owner, f->tmp, SEND_HIGH, &done);
 		if (n < 0) {
 			evbuffer_drain(f->tmp, evbuffer_get_length(f->tmp));
 			fetch_fail(f, EC_FETCH_E_CLIENT_BODY);
-			return false;
+			return PUMP_FAILED;
 		}
 		if (n > 0) {
 			f->body_pulled = true;
@@ -520,49 +529,63 @@ static bool fetch_pump_body(struct ec_fetch *f)
 			f->req_body_done = true;
 			if (f->r.body_chunked)
 				ec_h1_chunk_end(oc->out);
+		} else if (n == 0) {
+			return PUMP_DRY;
 		}
-		if (n == 0 && !done)
-			break; /* the owner calls ec_fetch_body_ready when it has more */
 	}
-	return true;
+	return PUMP_DONE;
 }
 
+/*
+ * Writes the request: pump body, write, and again while the kernel takes
+ * everything, until the body runs dry (the owner will call
+ * ec_fetch_body_ready), the socket is full (EV_WRITE calls back), or all
+ * is sent.
+ */
 static void fetch_send(struct ec_fetch *f)
 {
 	struct ec_oconn *oc = f->oc;
 	struct ec_worker *w = f->wrk;
 	if (f->state == FS_CONNECTING || oc == NULL)
 		return;
-	if (!f->req_body_done && !fetch_pump_body(f))
-		return;
-	if (evbuffer_get_length(oc->out)) {
-		int n = evbuffer_write(oc->out, oc->fd);
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-			if (f->head_seen) {
-				/* The origin answered early and stopped reading the
-				 * request: keep reading its response. */
-				evbuffer_drain(oc->out, evbuffer_get_length(oc->out));
-				f->req_body_done = true;
-				oc_set_writing(oc, false);
+	for (;;) {
+		enum pump p = f->req_body_done ? PUMP_DONE : fetch_pump_body(f);
+		if (p == PUMP_FAILED)
+			return;
+		if (evbuffer_get_length(oc->out)) {
+			int n = evbuffer_write(oc->out, oc->fd);
+			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+				if (f->head_seen) {
+					/* The origin answered early and stopped reading the
+					 * request: keep reading its response. */
+					evbuffer_drain(oc->out, evbuffer_get_length(oc->out));
+					f->req_body_done = true;
+					oc_set_writing(oc, false);
+					return;
+				}
+				fetch_fail(f, EC_FETCH_E_CLOSED);
 				return;
 			}
-			fetch_fail(f, EC_FETCH_E_CLOSED);
+		}
+		if (evbuffer_get_length(oc->out)) {
+			oc_set_writing(oc, true);
+			if (f->state == FS_SENDING)
+				event_add(oc->ev_timer, w->tv_between);
 			return;
 		}
+		oc_set_writing(oc, false);
+		if (p != PUMP_FULL)
+			break;
 	}
-	if (evbuffer_get_length(oc->out)) {
-		oc_set_writing(oc, true);
-		if (f->state == FS_SENDING)
-			event_add(oc->ev_timer, w->tv_between);
-		return;
-	}
-	oc_set_writing(oc, false);
 	if (f->req_body_done && !f->req_sent) {
 		f->req_sent = true;
 		if (f->state == FS_SENDING) {
 			f->state = FS_WAIT_HEAD;
 			event_add(oc->ev_timer, w->tv_first_byte);
 		}
+	} else if (!f->req_body_done && f->state == FS_SENDING) {
+		/* Waiting for the client's body: the client side times that out. */
+		event_del(oc->ev_timer);
 	}
 }
 
