@@ -17,7 +17,7 @@ import signal
 
 import pytest
 
-from e2elib import Edgecache, Origin
+from e2elib import FIGURES, Edgecache, Origin
 
 TEST_ALARM_S = 180
 
@@ -49,6 +49,13 @@ def pytest_runtest_makereport(item, call):
             rep.sections.append(
                 ("%s stderr (%s)" % (p.name, p.stderr_path), p.stderr_text() or "<empty>")
             )
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FIGURES:
+        terminalreporter.write_sep("-", "figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
 
 
 def _register(request, proc):

@@ -51,6 +51,16 @@ def origin_script():
     return Path(env) if env else (TOP_SRCDIR / "tools" / "ec-testorigin")
 
 
+FIGURES = []
+
+
+def record_figure(text):
+    """Keeps a measured figure (memory, throughput) for the end-of-run summary, which
+    conftest.py prints even when every test passes."""
+    FIGURES.append(text)
+    print(text)
+
+
 def wait_for(pred, timeout, what="condition", interval=0.02):
     """Polls pred() until it returns a true value (returned) or timeout seconds pass (AssertionError)."""
     deadline = time.monotonic() + timeout
@@ -497,6 +507,17 @@ class Client:
         self.buf.clear()
         return data
 
+    def poll(self, timeout):
+        """Waits up to timeout seconds for data or EOF, keeping data buffered; True if
+        either arrived."""
+        if self.buf or self.eof:
+            return True
+        try:
+            self._fill(time.monotonic() + timeout)
+        except socket.timeout:
+            return False
+        return True
+
     def closed(self, timeout=2.0):
         """True if the peer closes (recv returns b'' or reset) within timeout and sent nothing
         more first; False if data arrives or it stays open. Data that arrives stays buffered."""
@@ -636,6 +657,29 @@ class Client:
             self.buf.clear()
         r.raw = bytes(raw)
         return r
+
+
+def partial_body(raw):
+    """The body bytes that did arrive in a broken response's raw bytes (from an
+    IncompleteResponse): decoded if the head announced chunked, else as they are."""
+    head, sep, rest = raw.partition(b"\r\n\r\n")
+    if not sep:
+        return b""
+    if not re.search(rb"(?im)^transfer-encoding:[ \t]*chunked[ \t]*$", head):
+        return rest
+    out = bytearray()
+    while True:
+        line, sep, after = rest.partition(b"\r\n")
+        if not sep:
+            return bytes(out)
+        try:
+            n = int(line.split(b";")[0], 16)
+        except ValueError:
+            return bytes(out)
+        out += after[:n]
+        if len(after) < n + 2 or n == 0:
+            return bytes(out)
+        rest = after[n + 2 :]
 
 
 def one_request(port, raw, method="GET", timeout=5.0):

@@ -7,7 +7,9 @@
 #   EDGECACHE=$PWD/src/edgecache tests/e2e/run-e2e.sh [pytest args, e.g. -k keepalive]
 # Every scenario runs (no -x); pytest's exit status is the test's.
 
-: "${PYTHON3:=python3}"
+if [ -z "$PYTHON3" ]; then
+    if [ -x /usr/bin/python3 ]; then PYTHON3=/usr/bin/python3; else PYTHON3=python3; fi
+fi
 : "${srcdir:=$(dirname "$0")/../..}"
 export EDGECACHE EC_TESTORIGIN
 # Keep the source tree clean (out-of-tree and distcheck builds make it read-only).

@@ -85,6 +85,17 @@ def test_keepalive_and_ka0(origin):
     assert origin.stats()["connections"] == 1
 
 
+def test_idle_close(origin):
+    with Client(origin.port) as c:
+        c.request("GET", target("/i", idle_close=0.3))
+        c.read_final()
+        assert origin.stats()["open"] == 1
+        t0 = time.monotonic()
+        assert c.closed(3)
+        assert 0.2 < time.monotonic() - t0 < 2
+    assert origin.stats()["open"] == 0
+
+
 def test_pipelining_in_order(origin):
     with Client(origin.port) as c:
         c.send(
