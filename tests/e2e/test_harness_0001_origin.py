@@ -207,6 +207,25 @@ def test_delays(origin):
         assert r.body == pattern_bytes(1000)
 
 
+def test_user_framing_fields_replace_the_origins(origin):
+    # hdr=Content-Length:... lets a scenario make the origin lie about its framing
+    with Client(origin.port) as c:
+        c.request("GET", target("/f", size=10, hdr=["Content-Length:4", "Content-Length:5"]))
+        raw = c.recv_some(1)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.count(b"Content-Length") == 2 and b"Content-Length: 10" not in head
+    assert body == pattern_bytes(10)
+
+
+def test_chunked_body_delay(origin):
+    with Client(origin.port) as c:
+        t0 = time.monotonic()
+        c.request("GET", target("/d", size=4000, chunked=1, chunk=1000, body_delay=0.3))
+        r = c.read_final()
+        assert time.monotonic() - t0 >= 0.3
+        assert r.body == pattern_bytes(4000)
+
+
 def test_http10_client(origin):
     with Client(origin.port) as c:
         c.send(b"GET /ten?size=10 HTTP/1.0\r\n\r\n")
