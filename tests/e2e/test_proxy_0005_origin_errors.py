@@ -102,3 +102,12 @@ def test_daemon_recovers_after_origin_errors(origin, edgecache):
         edgecache.get(target("/bad", **q))
     r = edgecache.get(target("/good", size=99))
     assert r.status == 200 and r.body == pattern_bytes(99)
+
+
+def test_conflicting_content_length_from_origin_is_502(origin, edgecache):
+    # RFC 9112 6.3: a proxy that receives differing Content-Length values in a
+    # response must discard it and answer 502, never pick one (response splitting).
+    with edgecache.client() as c:
+        c.request("GET", target("/cl", size=10, hdr=["Content-Length:4", "Content-Length:5"]))
+        r = c.read_final()
+        check_error_then_usable(edgecache, c, r, 502)
