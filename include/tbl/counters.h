@@ -1,0 +1,32 @@
+/*
+ * tbl/counters.h — every per-worker counter, defined once.
+ *
+ * X(name, kind, help): kind is `counter` (monotonic) or `gauge`. Expanded
+ * into struct ec_stats (src/stats.h), the JSON /stats output and the
+ * Prometheus /metrics output (prefixed `edgecache_`), so the names in code,
+ * stats and docs cannot drift apart.
+ */
+/* clang-format off */
+X(client_conns_accepted,   counter, "client connections accepted")
+X(client_conns_open,       gauge,   "client connections open")
+X(client_conns_refused,    counter, "client connections closed at once: over limits.max_connections")
+X(client_requests,         counter, "client requests received")
+X(client_bad_requests,     counter, "malformed client requests answered 4xx/5xx and closed")
+X(client_timeouts,         counter, "client connections closed by header/idle/send timeouts")
+X(client_aborts,           counter, "requests whose client went away before the response ended")
+X(resp_1xx,                counter, "responses with status 1xx (final status only)")
+X(resp_2xx,                counter, "responses with status 2xx")
+X(resp_3xx,                counter, "responses with status 3xx")
+X(resp_4xx,                counter, "responses with status 4xx")
+X(resp_5xx,                counter, "responses with status 5xx")
+X(resp_bytes,              counter, "response body bytes sent to clients")
+X(origin_requests,         counter, "requests sent to origins")
+X(origin_conns_opened,     counter, "origin connections opened")
+X(origin_conns_reused,     counter, "origin requests sent on a pooled keep-alive connection")
+X(origin_conns_idle,       gauge,   "idle pooled origin connections")
+X(origin_connect_errors,   counter, "origin connection attempts that failed or timed out")
+X(origin_timeouts,         counter, "origin first-byte or between-bytes timeouts")
+X(origin_errors,           counter, "origin responses that were malformed or cut short")
+X(origin_retries,          counter, "origin requests retried on a fresh connection")
+X(origin_bytes,            counter, "response body bytes received from origins")
+/* clang-format on */

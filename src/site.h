@@ -1,0 +1,46 @@
+/*
+ * site.h — everything a request needs that a reload can change: the
+ * configuration snapshot plus what is derived from it at load time (the
+ * resolved origin backends).
+ *
+ * Built by the main thread (it may block: name resolution), published to
+ * every worker, never modified afterwards. Reference-counted with atomics:
+ * each worker holds one reference to its current site and each request one
+ * to the site it started with, so a reload never changes the rules under a
+ * request in flight.
+ */
+#ifndef EC_SITE_H
+#define EC_SITE_H
+
+#include <sys/socket.h>
+
+#include "config.h"
+
+struct ec_backend {
+	unsigned index;                /* position in site->backends */
+	char name[300];                /* host:port for logs, e.g. 127.0.0.1:9000 */
+	char host_field[300];          /* Host value when the origin's own name is wanted */
+	struct sockaddr_storage addr;  /* resolved at load time */
+	socklen_t addrlen;
+	unsigned weight;
+	uint64_t id; /* identity across reloads (hash of scheme, host, port): pools keyed by it */
+};
+
+struct ec_site {
+	unsigned refcnt;
+	struct ec_config *conf; /* reference held */
+	unsigned nbackends;
+	struct ec_backend *backends;
+};
+
+/*
+ * Builds a site from a finished config (takes a reference to it). Resolves
+ * each origin host with getaddrinfo (blocking; main thread only). Returns
+ * NULL with a message in err when an origin cannot be resolved.
+ */
+struct ec_site *ec_site_build(struct ec_config *conf, char *err, size_t errlen);
+struct ec_site *ec_site_ref(struct ec_site *s);
+/* Drops a reference, frees at zero, clears *sp. Any thread. */
+void ec_site_unref(struct ec_site **sp);
+
+#endif /* EC_SITE_H */

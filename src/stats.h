@@ -1,0 +1,30 @@
+/*
+ * stats.h — per-worker counters (the table is include/tbl/counters.h).
+ *
+ * Each worker owns one struct ec_stats and is its only writer, with plain
+ * (non-atomic) increments on its own cache lines. Readers on other threads
+ * (admin API) sum the workers' structs with relaxed loads: a sum may be a
+ * few increments behind, never torn on x86-64 and aarch64 for aligned
+ * 64-bit words.
+ */
+#ifndef EC_STATS_H
+#define EC_STATS_H
+
+#include <stdint.h>
+
+#include "ec_util.h"
+
+struct ec_stats {
+#define X(name, kind, help) uint64_t name;
+#include "tbl/counters.h"
+#undef X
+} __attribute__((aligned(EC_CACHELINE)));
+
+#define EC_STAT_INC(st, name) ((st)->name++)
+#define EC_STAT_ADD(st, name, n) ((st)->name += (n))
+#define EC_STAT_DEC(st, name) ((st)->name--)
+
+/* Adds every field of `src` into `dst` (relaxed reads of another thread's struct). */
+void ec_stats_sum(struct ec_stats *dst, const struct ec_stats *src);
+
+#endif /* EC_STATS_H */
