@@ -4,7 +4,7 @@
 #   start_edgecache   factory: start_edgecache(*extra_args, config_text=None, ...)
 #                     starts src/edgecache on 127.0.0.1:0 in front of `origin`
 #                     and returns an e2elib.Edgecache; every daemon it started is
-#                     stopped at teardown (SIGTERM, 10 s, SIGKILL) and the test
+#                     stopped at teardown (SIGTERM, 12 s, SIGKILL) and the test
 #                     errors if one died by a signal, needed SIGKILL, exited
 #                     non-zero or left a sanitizer report on its stderr
 #   edgecache         start_edgecache() with the defaults

@@ -28,6 +28,11 @@ TOP_SRCDIR = HERE.parent.parent
 # The line the daemon writes to stderr for each listener before it accepts.
 LISTEN_RE = re.compile(r"^edgecache: listening on (\S+):(\d+) \((\w+)\)\s*$")
 
+# How long teardown waits after SIGTERM before SIGKILL: the daemon's default
+# drain_timeout (10 s) plus a margin, so that a drain that ends on time is not
+# mistaken for a hang.
+STOP_WAIT_S = 12
+
 # Strings that mean a sanitizer found something (ASan, LSan, UBSan, TSan).
 SANITIZER_MARKS = (
     "ERROR: AddressSanitizer",
@@ -299,8 +304,11 @@ class Edgecache:
         """Waits for the daemon to exit; returns its returncode (negative: killed by that signal)."""
         return self.proc.wait(timeout)
 
-    def stop(self, timeout=10.0):
-        """SIGTERM, wait timeout seconds, then SIGKILL. Returns the returncode."""
+    def stop(self, timeout=None):
+        """SIGTERM, wait timeout seconds (default STOP_WAIT_S), then SIGKILL. Returns the
+        returncode."""
+        if timeout is None:
+            timeout = STOP_WAIT_S
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -335,13 +343,13 @@ class Edgecache:
 
     def problems(self):
         """Stops the daemon if it runs and lists what went wrong with the process itself:
-        death by a signal, no exit within 10 s of SIGTERM, a non-zero exit status, a
+        death by a signal, no exit within STOP_WAIT_S of SIGTERM, a non-zero exit status, a
         sanitizer report on stderr."""
         out = []
         was_running = self.proc.poll() is None
-        rc = self.stop(10.0)
+        rc = self.stop(STOP_WAIT_S)
         if self.killed:
-            out.append("edgecache did not exit within 10 s of SIGTERM (SIGKILLed)")
+            out.append("edgecache did not exit within %d s of SIGTERM (SIGKILLed)" % STOP_WAIT_S)
         elif rc is not None and rc < 0:
             out.append("edgecache died with signal %s" % signal.Signals(-rc).name)
         elif self.expected_exit is not None:

@@ -101,3 +101,42 @@ def test_body_sent_without_waiting_for_100(origin, edgecache):
         assert all(i.status == 100 for i in r.interim)
         c.request("GET", "/after")
         assert c.read_final().status == 200
+
+
+def send_pattern_upload(c, n):
+    from e2elib import pattern_bytes
+
+    block = pattern_bytes(26 * 40960)
+    c.request("PUT", "/u?echo=1", headers=[("Content-Length", str(n))])
+    left = n
+    while left:
+        k = min(left, len(block))
+        c.send(block[:k])
+        left -= k
+
+
+def test_large_upload_on_fresh_origin_connection(origin, edgecache):
+    # The body arrives faster than the origin connection is set up: the daemon
+    # must resume forwarding once it is, not stall with the client unread.
+    from e2elib import pattern_sha256
+
+    n = 16 << 20
+    with edgecache.client(timeout=10) as c:
+        send_pattern_upload(c, n)
+        r = c.read_final(timeout=10)
+        assert r.status == 200, "%r %r" % (r, r.body)
+        assert r.json()["body_len"] == n
+        assert r.json()["body_sha256"] == pattern_sha256(n)
+
+
+def test_large_upload_on_pooled_origin_connection(origin, edgecache):
+    from e2elib import pattern_sha256
+
+    n = 16 << 20
+    with edgecache.client(timeout=10) as c:
+        c.request("GET", "/warm")
+        assert c.read_final().status == 200
+        send_pattern_upload(c, n)
+        r = c.read_final(timeout=10)
+        assert r.status == 200, "%r %r" % (r, r.body)
+        assert r.json()["body_sha256"] == pattern_sha256(n)
