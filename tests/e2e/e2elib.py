@@ -66,6 +66,17 @@ def record_figure(text):
     print(text)
 
 
+def die_with_parent():
+    """preexec_fn for the processes we start: SIGKILL them if pytest dies (killed by a
+    timeout, ^C twice) so no daemon or origin outlives its run (PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+    except Exception:
+        pass
+
+
 def wait_for(pred, timeout, what="condition", interval=0.02):
     """Polls pred() until it returns a true value (returned) or timeout seconds pass (AssertionError)."""
     deadline = time.monotonic() + timeout
@@ -147,7 +158,9 @@ class Origin:
         port_file = self.workdir / "origin.port"
         cmd = [sys.executable, str(origin_script()), "--port", "0", "--port-file", str(port_file)]
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+            self.proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, preexec_fn=die_with_parent
+            )
 
         def ready():
             if self.proc.poll() is not None:
@@ -249,7 +262,12 @@ class Edgecache:
             full_env.update(env)
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
-                [str(self.binary)] + self.args, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=full_env
+                [str(self.binary)] + self.args,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                env=full_env,
+                preexec_fn=die_with_parent,
             )
         self.pid = self.proc.pid
         self._wait_listening(expect_listeners)
