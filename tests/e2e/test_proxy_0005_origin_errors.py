@@ -29,7 +29,9 @@ def test_connect_refused_is_502(start_edgecache):
         check_error_then_usable(ec, c, r, 502)
 
 
-def test_connect_timeout_is_502(start_edgecache):
+def test_connect_timeout_is_504(start_edgecache):
+    # A connect that times out is a gateway timeout (as nginx answers it);
+    # a refused one is a 502.
     # A listener whose accept queue is full drops SYNs: the connect hangs.
     blackhole = socket.socket()
     blackhole.bind(("127.0.0.1", 0))
@@ -50,7 +52,7 @@ def test_connect_timeout_is_502(start_edgecache):
             c.request("GET", "/x")
             r = c.read_final()
             took = time.monotonic() - t0
-            assert_daemon_error(r, 502, closes=False)
+            assert_daemon_error(r, 504, closes=False)
             assert 0.4 <= took < 2.5, "connect timeout of 500ms took %.2fs" % took
     finally:
         probe.close()

@@ -46,8 +46,7 @@ def test_header_block_default_32k(origin, edgecache):
 
 
 def test_header_block_configured(origin, start_edgecache):
-    # the daemon requires header_block >= request_line
-    ec = start_edgecache("-p", "limits.request_line=1024", "-p", "limits.header_block=4096")
+    ec = start_edgecache("-p", "limits.header_block=4096")
     served(origin, ec, build_request("GET", "/", [("X-Big", "v" * 3000)]))
     origin.reset()
     rejected(origin, ec, build_request("GET", "/", [("X-Big", "v" * 5000)]), 431)

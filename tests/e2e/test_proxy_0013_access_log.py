@@ -32,7 +32,8 @@ def test_one_line_per_request(origin, start_edgecache, tmp_path):
     for d in (a, b, h):
         assert d["client"] == "127.0.0.1"
         assert d["backend"] == origin.addr
-        assert d["cache"] == "-"
+        # nothing here is storable: a GET miss, a POST passed, a HEAD miss
+        assert d["cache"] in ("miss", "pass"), d
         assert d["reason"] == "-"
         assert d["origin_time"] != "-"
         assert float(d["origin_time"]) <= float(d["duration"]) + 1e-6
