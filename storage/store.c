@@ -176,7 +176,7 @@ static struct ec_objhead *oh_find(struct ec_shard *sh, struct ec_hash128 h, cons
 
 static struct ec_objhead *oh_new(const struct ec_obj *o)
 {
-	struct ec_objhead *oh = malloc(sizeof(*oh) + o->key_len);
+	struct ec_objhead *oh = aligned_alloc(EC_CACHELINE, ec_obj__objhead_size(o->key_len));
 
 	if (oh == NULL)
 		return NULL;
@@ -488,20 +488,23 @@ enum ec_lookup_rc ec_store_lookup(struct ec_store *st, const struct ec_lookup *r
 		return EC_LOOKUP_VARY_MISS;
 	}
 	ec_obj_ref(o);
-	if (!peek) {
+	if (!peek)
 		sh->hits++;
+	shard_unlock(sh);
+	/* Our reference keeps o alive: the rest needs no lock, and keeping it
+	 * out of the critical section keeps hot shards' hold times short. */
+	if (!peek) {
 		atomic_fetch_add_explicit(&o->hits, 1, memory_order_relaxed);
 		/* Written only when it changes (once a second), not on every hit. */
 		if (atomic_load_explicit(&o->last_access, memory_order_relaxed) != req->now)
 			atomic_store_explicit(&o->last_access, req->now, memory_order_relaxed);
 		if (st->ev.ops->hit != NULL)
 			st->ev.ops->hit(o);
-	}
-	shard_unlock(sh);
-	if (!peek && st->ev.ops->touch != NULL) {
-		evict_lock(&st->ev);
-		st->ev.ops->touch(&st->ev, o);
-		evict_unlock(&st->ev);
+		if (st->ev.ops->touch != NULL) {
+			evict_lock(&st->ev);
+			st->ev.ops->touch(&st->ev, o);
+			evict_unlock(&st->ev);
+		}
 	}
 	*objp = o;
 	return EC_LOOKUP_HIT;
