@@ -122,13 +122,14 @@ struct ec_shard {
 	/* First line: what every lookup writes (the lock and its counters), so a
 	 * lookup moves one line of the shard between cores, not two. */
 	_Alignas(EC_CACHELINE) pthread_mutex_t lock;
-	uint64_t lookups, hits, misses;
-	/* Read by lookups, written by inserts and removals. */
+	pthread_t owner; /* the holder, for shard_assert_held() */
+	uint64_t lookups, hits;
+	/* Read by lookups, written by inserts, removals and misses. */
 	_Alignas(EC_CACHELINE) struct ec_objhead **buckets;
 	size_t mask; /* buckets - 1 */
 	size_t nheads;
 	size_t nobjs;
-	uint64_t vary_misses;
+	uint64_t misses, vary_misses;
 	struct ec_sketch sketch; /* this shard's slice of the TinyLFU sketch */
 };
 
@@ -180,6 +181,7 @@ extern const struct ec_evict_ops ec_evict_lru;
 
 struct ec_evict {
 	pthread_mutex_t lock;
+	pthread_t owner; /* the holder, for ec_evict__assert_held() */
 	const struct ec_evict_ops *ops;
 	uint64_t capacity;
 	uint64_t small_target; /* S3-FIFO: 10 % of capacity */
@@ -202,6 +204,12 @@ struct ec_store {
 	struct ec_shard *shards;
 	struct ec_evict ev;
 };
+
+/* Lock helpers record their holder so that code can assert it holds a lock. */
+static inline void ec_evict__assert_held(const struct ec_evict *ev)
+{
+	EC_ASSERT(pthread_equal(ev->owner, pthread_self()));
+}
 
 /* Queue helpers (eviction lock held). */
 void ec_evict__q_push_head(struct ec_evict *ev, enum ec_obj_queue q, struct ec_obj *o);
