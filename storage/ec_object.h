@@ -202,7 +202,8 @@ bool ec_obj_seek(const struct ec_obj *o, uint64_t off, size_t *idx, size_t *skip
 /*
  * Bytes this object counts against the store capacity: the object and objhead
  * structs, key (twice: object and objhead), secondary key, meta area, header
- * block, chunk array(s) and every chunk's header and full capacity.
+ * block, chunk array(s) and every chunk's header and full capacity; the
+ * object, objhead and chunk allocations are whole cache lines.
  */
 size_t ec_obj_charge(const struct ec_obj *o);
 

@@ -9,8 +9,8 @@
  *     ghost of keys evicted from small (budget 90 % of the capacity, in the
  *     bytes the keys stood for: libCacheSim's ghost_size_ratio 0.9);
  *   - each object has a frequency 0..3, bumped on a hit with a CAS on the
- *     object only (ec_s3fifo_hit runs under the shard lock, never the
- *     eviction lock: hits do not serialise);
+ *     object only (s3_hit runs with no lock at all, after the lookup released
+ *     its shard lock: hits never take the eviction lock);
  *   - insert: to main when the key is in the ghost, else to small, freq 0;
  *   - evict: from small while small holds >= its target (or main is empty):
  *     the tail moves to main (freq reset to 0) if freq > 1, i.e. it was hit at

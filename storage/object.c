@@ -247,9 +247,22 @@ int ec_obj_set_headers(struct ec_obj *o, const void *p, size_t len)
 	return 0;
 }
 
+/* Chunks and objheads are whole cache lines: a chunk's refcount is written on
+ * every hit, and must not share a line with another allocation that other
+ * threads read (an objhead, another object's chunk). */
+static size_t chunk_size(uint32_t cap)
+{
+	return round_up(sizeof(struct ec_chunk) + cap, EC_CACHELINE);
+}
+
+size_t ec_obj__objhead_size(size_t key_len)
+{
+	return round_up(sizeof(struct ec_objhead) + key_len, EC_CACHELINE);
+}
+
 static struct ec_chunk *chunk_new(uint32_t cap, uint64_t off)
 {
-	struct ec_chunk *c = malloc(sizeof(*c) + cap);
+	struct ec_chunk *c = aligned_alloc(EC_CACHELINE, chunk_size(cap));
 
 	if (c == NULL)
 		return NULL;
@@ -338,7 +351,7 @@ int ec_obj_reserve(struct ec_obj *o, size_t want, void **p, size_t *avail)
 				errno = ENOMEM;
 				return -1;
 			}
-			o->mem += sizeof(*c) + cap;
+			o->mem += chunk_size(cap);
 			o->last_cap = cap;
 			o->pending = c;
 		}
@@ -434,7 +447,7 @@ int ec_obj_share_body(struct ec_obj *dst, const struct ec_obj *src)
 			struct ec_chunk *c = sv->slot[i];
 			ec_chunk_ref(c);
 			v->slot[i] = c;
-			dst->mem += sizeof(*c) + c->cap;
+			dst->mem += chunk_size(c->cap);
 		}
 	}
 	atomic_store_explicit(&dst->nchunks, n, memory_order_release);
@@ -448,7 +461,7 @@ void ec_obj_finish(struct ec_obj *o)
 	check_building(o);
 	if (o->pending != NULL) {
 		/* Reserved but never committed: nobody saw it. */
-		o->mem -= sizeof(*o->pending) + o->pending->cap;
+		o->mem -= chunk_size(o->pending->cap);
 		chunk_free(o->pending);
 		o->pending = NULL;
 	}
@@ -560,7 +573,7 @@ size_t ec_obj_charge(const struct ec_obj *o)
 	ec_obj__check(o);
 	if (atomic_load_explicit(&o->state, memory_order_acquire) == EC_OS_PUBLISHED)
 		return o->charge;
-	return o->mem + sizeof(struct ec_objhead) + o->key_len;
+	return o->mem + ec_obj__objhead_size(o->key_len);
 }
 
 uint64_t ec_obj_hits(const struct ec_obj *o)

@@ -60,6 +60,7 @@ void ec_evict__q_push_head(struct ec_evict *ev, enum ec_obj_queue qi, struct ec_
 {
 	struct ec_evict_q *q = &ev->q[qi];
 
+	ec_evict__assert_held(ev);
 	EC_ASSERT(atomic_load_explicit(&o->queue, memory_order_relaxed) == EC_OQ_NONE);
 	o->q_prev = NULL;
 	o->q_next = q->head;
@@ -77,6 +78,7 @@ void ec_evict__q_push_tail(struct ec_evict *ev, enum ec_obj_queue qi, struct ec_
 {
 	struct ec_evict_q *q = &ev->q[qi];
 
+	ec_evict__assert_held(ev);
 	EC_ASSERT(atomic_load_explicit(&o->queue, memory_order_relaxed) == EC_OQ_NONE);
 	o->q_next = NULL;
 	o->q_prev = q->tail;
@@ -95,6 +97,7 @@ void ec_evict__q_unlink(struct ec_evict *ev, struct ec_obj *o)
 	enum ec_obj_queue qi = atomic_load_explicit(&o->queue, memory_order_relaxed);
 	struct ec_evict_q *q;
 
+	ec_evict__assert_held(ev);
 	EC_ASSERT(qi > EC_OQ_NONE && qi <= EC_OQ_LRU);
 	q = &ev->q[qi];
 	if (o->q_prev != NULL)
@@ -132,20 +135,31 @@ static struct ec_shard *shard_of(const struct ec_store *st, struct ec_hash128 h)
 static void shard_lock(struct ec_shard *sh)
 {
 	EC_AZ(pthread_mutex_lock(&sh->lock));
+	sh->owner = pthread_self();
+}
+
+static void shard_assert_held(const struct ec_shard *sh)
+{
+	EC_ASSERT(pthread_equal(sh->owner, pthread_self()));
 }
 
 static void shard_unlock(struct ec_shard *sh)
 {
+	shard_assert_held(sh);
+	sh->owner = (pthread_t)0;
 	EC_AZ(pthread_mutex_unlock(&sh->lock));
 }
 
 static void evict_lock(struct ec_evict *ev)
 {
 	EC_AZ(pthread_mutex_lock(&ev->lock));
+	ev->owner = pthread_self();
 }
 
 static void evict_unlock(struct ec_evict *ev)
 {
+	ec_evict__assert_held(ev);
+	ev->owner = (pthread_t)0;
 	EC_AZ(pthread_mutex_unlock(&ev->lock));
 }
 
@@ -160,6 +174,7 @@ static struct ec_objhead *oh_find(struct ec_shard *sh, struct ec_hash128 h, cons
 {
 	struct ec_objhead **pp = &sh->buckets[h.lo & sh->mask];
 
+	shard_assert_held(sh);
 	for (; *pp != NULL; pp = &(*pp)->next) {
 		struct ec_objhead *oh = *pp;
 
@@ -176,7 +191,7 @@ static struct ec_objhead *oh_find(struct ec_shard *sh, struct ec_hash128 h, cons
 
 static struct ec_objhead *oh_new(const struct ec_obj *o)
 {
-	struct ec_objhead *oh = malloc(sizeof(*oh) + o->key_len);
+	struct ec_objhead *oh = aligned_alloc(EC_CACHELINE, ec_obj__objhead_size(o->key_len));
 
 	if (oh == NULL)
 		return NULL;
@@ -211,6 +226,7 @@ static void shard_grow(struct ec_shard *sh)
 	size_t n = (sh->mask + 1) * 2;
 	struct ec_objhead **nb;
 
+	shard_assert_held(sh);
 	if (sh->nheads <= sh->mask + 1)
 		return;
 	nb = calloc(n, sizeof(*nb));
@@ -237,6 +253,7 @@ static void variant_unlink(struct ec_shard *sh, struct ec_obj *o)
 	struct ec_objhead *oh = o->oh;
 	struct ec_obj **pp;
 
+	shard_assert_held(sh);
 	EC_CHECK_MAGIC(oh, EC_OBJHEAD_MAGIC);
 	for (pp = &oh->variants; *pp != o; pp = &(*pp)->v_next)
 		EC_AN(*pp);
@@ -276,6 +293,7 @@ static bool index_unlink(struct ec_store *st, struct ec_obj *o)
  * the caller then owns the queue reference. */
 static bool queue_remove(struct ec_evict *ev, struct ec_obj *o)
 {
+	ec_evict__assert_held(ev);
 	if (atomic_load_explicit(&o->queue, memory_order_relaxed) == EC_OQ_NONE)
 		return false;
 	ec_evict__q_unlink(ev, o);
@@ -358,10 +376,12 @@ struct ec_store *ec_store_new(const struct ec_store_config *cfg, const char **re
 	memset(st->shards, 0, sizeof(*st->shards) * st->nshards);
 	objs = EC_MAX(cfg->capacity / st->cfg.avg_obj_size, (uint64_t)1);
 	per_shard = (objs + st->nshards - 1) / st->nshards;
+	/* Every mutex first, so that store_destroy() may run from any failure. */
+	for (unsigned i = 0; i < st->nshards; i++)
+		EC_AZ(pthread_mutex_init(&st->shards[i].lock, NULL));
 	for (unsigned i = 0; i < st->nshards; i++) {
 		struct ec_shard *sh = &st->shards[i];
 
-		EC_AZ(pthread_mutex_init(&sh->lock, NULL));
 		sh->buckets = calloc(BUCKETS_MIN, sizeof(*sh->buckets));
 		sh->mask = BUCKETS_MIN - 1;
 		if (sh->buckets == NULL || (cfg->admission == EC_ADMIT_TINYLFU &&
@@ -407,11 +427,13 @@ static void store_destroy(struct ec_store *st)
 		ec_sketch_fini(&sh->sketch);
 		EC_AZ(pthread_mutex_destroy(&sh->lock));
 	}
+	evict_lock(ev);
 	for (unsigned q = EC_OQ_SMALL; q <= EC_OQ_LRU; q++) {
 		struct ec_obj *o;
 		while ((o = ec_evict__q_pop_tail(ev, (enum ec_obj_queue)q)) != NULL)
 			ec_obj_unref(&o); /* the queue's */
 	}
+	evict_unlock(ev);
 	if (ev->ops != NULL)
 		ev->ops->fini(ev);
 	free(ev->pend);
@@ -488,20 +510,23 @@ enum ec_lookup_rc ec_store_lookup(struct ec_store *st, const struct ec_lookup *r
 		return EC_LOOKUP_VARY_MISS;
 	}
 	ec_obj_ref(o);
-	if (!peek) {
+	if (!peek)
 		sh->hits++;
+	shard_unlock(sh);
+	/* Our reference keeps o alive: the rest needs no lock, and keeping it
+	 * out of the critical section keeps hot shards' hold times short. */
+	if (!peek) {
 		atomic_fetch_add_explicit(&o->hits, 1, memory_order_relaxed);
 		/* Written only when it changes (once a second), not on every hit. */
 		if (atomic_load_explicit(&o->last_access, memory_order_relaxed) != req->now)
 			atomic_store_explicit(&o->last_access, req->now, memory_order_relaxed);
 		if (st->ev.ops->hit != NULL)
 			st->ev.ops->hit(o);
-	}
-	shard_unlock(sh);
-	if (!peek && st->ev.ops->touch != NULL) {
-		evict_lock(&st->ev);
-		st->ev.ops->touch(&st->ev, o);
-		evict_unlock(&st->ev);
+		if (st->ev.ops->touch != NULL) {
+			evict_lock(&st->ev);
+			st->ev.ops->touch(&st->ev, o);
+			evict_unlock(&st->ev);
+		}
 	}
 	*objp = o;
 	return EC_LOOKUP_HIT;

@@ -119,13 +119,18 @@ struct ec_objhead {
 };
 
 struct ec_shard {
+	/* First line: what every lookup writes (the lock and its counters), so a
+	 * lookup moves one line of the shard between cores, not two. */
 	_Alignas(EC_CACHELINE) pthread_mutex_t lock;
-	struct ec_objhead **buckets;
+	pthread_t owner; /* the holder, for shard_assert_held() */
+	uint64_t lookups, hits;
+	/* Read by lookups, written by inserts, removals and misses. */
+	_Alignas(EC_CACHELINE) struct ec_objhead **buckets;
 	size_t mask; /* buckets - 1 */
 	size_t nheads;
 	size_t nobjs;
+	uint64_t misses, vary_misses;
 	struct ec_sketch sketch; /* this shard's slice of the TinyLFU sketch */
-	uint64_t lookups, hits, misses, vary_misses;
 };
 
 /* An intrusive FIFO/LRU list: push at head, pop at tail. */
@@ -146,8 +151,9 @@ struct ec_evict_pend {
 
 /*
  * An eviction policy (a table of functions, so a new policy is a new file).
- * Every function runs under the eviction lock except hit_f, which runs under
- * the key's shard lock only and may touch only the object's atomics.
+ * Every function runs under the eviction lock except hit_f, which runs with
+ * no lock at all (after the lookup released the shard lock, holding a
+ * reference) and may touch only the object's atomics.
  */
 typedef int ec_evict_init_f(struct ec_evict *ev);
 typedef void ec_evict_fini_f(struct ec_evict *ev);
@@ -162,7 +168,7 @@ struct ec_evict_ops {
 	const char *name;
 	ec_evict_init_f *init;
 	ec_evict_fini_f *fini;
-	ec_evict_hit_f *hit;         /* shard lock held; NULL if none */
+	ec_evict_hit_f *hit;         /* no lock held; NULL if none */
 	ec_evict_touch_f *touch;     /* after the shard lock, under the eviction lock; or NULL */
 	ec_evict_push_f *push;       /* enqueue a newly stored object */
 	ec_evict_victim_f *victim;   /* dequeue the next victim, NULL if empty */
@@ -175,6 +181,7 @@ extern const struct ec_evict_ops ec_evict_lru;
 
 struct ec_evict {
 	pthread_mutex_t lock;
+	pthread_t owner; /* the holder, for ec_evict__assert_held() */
 	const struct ec_evict_ops *ops;
 	uint64_t capacity;
 	uint64_t small_target; /* S3-FIFO: 10 % of capacity */
@@ -198,6 +205,12 @@ struct ec_store {
 	struct ec_evict ev;
 };
 
+/* Lock helpers record their holder so that code can assert it holds a lock. */
+static inline void ec_evict__assert_held(const struct ec_evict *ev)
+{
+	EC_ASSERT(pthread_equal(ev->owner, pthread_self()));
+}
+
 /* Queue helpers (eviction lock held). */
 void ec_evict__q_push_head(struct ec_evict *ev, enum ec_obj_queue q, struct ec_obj *o);
 void ec_evict__q_push_tail(struct ec_evict *ev, enum ec_obj_queue q, struct ec_obj *o);
@@ -207,6 +220,7 @@ void ec_evict__q_unlink(struct ec_evict *ev, struct ec_obj *o);
 /* Object internals used by the store. */
 void ec_obj__publish(struct ec_obj *o, size_t charge);
 size_t ec_obj__mem(const struct ec_obj *o);
+size_t ec_obj__objhead_size(size_t key_len);
 
 static inline void ec_obj__check(const struct ec_obj *o)
 {

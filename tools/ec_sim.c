@@ -41,7 +41,6 @@
 #define KEY_PREFIX  "http://sim.example/obj/"
 #define KEY_DIGITS  10
 #define KEY_LEN     (sizeof(KEY_PREFIX) - 1 + KEY_DIGITS)
-#define EQ_SIZE     256u
 #define VAR_MIN     128.0
 #define VAR_MAX     16384.0
 #define SCAN_PERIOD 100000u
@@ -91,10 +90,11 @@ struct run {
 
 static unsigned opt_threads = 2;
 static uint64_t opt_keys = 100000;
-static uint64_t opt_requests = 10000000;
+static uint64_t opt_requests = 2000000; /* 10,000,000 for the table in docs/storage.md */
 static uint64_t opt_seed = 42;
 static unsigned opt_shards = 64;
 static unsigned opt_warm_pct = 0;
+static size_t opt_size = 256; /* body bytes of the equal-size traces */
 static unsigned opt_bench_ms = 0;
 static bool opt_pols[POL_MAX] = {[POL_LRU] = true, [POL_S3_TLFU] = true};
 
@@ -167,13 +167,13 @@ static size_t size_of(const struct trace *tr, uint32_t id)
 	uint64_t s = (uint64_t)id * 0x2545F4914F6CDD1Dull + 7;
 
 	if (!tr->var)
-		return EQ_SIZE;
+		return opt_size;
 	return (size_t)exp(log(VAR_MIN) + uniform(&s) * (log(VAR_MAX) - log(VAR_MIN)));
 }
 
 static struct ec_obj *build(const struct trace *tr, uint32_t id)
 {
-	static const unsigned char body[(size_t)VAR_MAX + 1];
+	static const unsigned char body[1 << 20];
 	char kb[KEY_LEN];
 	size_t klen = key_of(id, kb);
 	struct ec_key k = ec_key_make(kb, klen);
@@ -438,7 +438,8 @@ static int bench(void)
 	}
 	free(z.cdf);
 	tr.total_bytes = (uint64_t)charge_of(&tr, 0) * opt_keys;
-	printf("ec-sim: hit path, %llu keys all cached, Zipf 1.0, %u ms a point, %u shards\n\n",
+	printf("ec-sim: hit path, %llu keys all cached, Zipf 1.0, best of 3 runs of %u ms, %u "
+	       "shards\n\n",
 	       (unsigned long long)opt_keys, opt_bench_ms, opt_shards);
 	printf("| policy | threads | million hits/s |\n|---|---|---|\n");
 	for (int p = 0; p < POL_MAX; p++) {
@@ -467,25 +468,31 @@ static int bench(void)
 			ec_obj_unref(&o);
 		}
 		for (unsigned nth = 1; nth <= maxth; nth *= 2) {
-			struct bench_thr b[64];
-			pthread_t th[64];
-			atomic_bool stop = false;
-			struct timespec ts = {(time_t)(opt_bench_ms / 1000),
-			                      (long)(opt_bench_ms % 1000) * 1000000L};
-			uint64_t total = 0;
+			double best = 0;
 
-			for (unsigned t = 0; t < nth; t++) {
-				b[t] = (struct bench_thr){st, ids[t], nids, &stop, 0};
-				pthread_create(&th[t], NULL, bench_main, &b[t]);
+			/* Best of 3: a shared machine only ever makes a run slower. */
+			for (unsigned rep = 0; rep < 3; rep++) {
+				struct bench_thr b[64];
+				pthread_t th[64];
+				atomic_bool stop = false;
+				struct timespec ts = {(time_t)(opt_bench_ms / 1000),
+				                      (long)(opt_bench_ms % 1000) * 1000000L};
+				uint64_t total = 0;
+
+				for (unsigned t = 0; t < nth; t++) {
+					b[t] = (struct bench_thr){st, ids[t], nids, &stop, 0};
+					pthread_create(&th[t], NULL, bench_main, &b[t]);
+				}
+				nanosleep(&ts, NULL);
+				atomic_store(&stop, true);
+				for (unsigned t = 0; t < nth; t++) {
+					pthread_join(th[t], NULL);
+					total += b[t].ops;
+				}
+				best = EC_MAX(best,
+				              (double)total / ((double)opt_bench_ms * 1000.0));
 			}
-			nanosleep(&ts, NULL);
-			atomic_store(&stop, true);
-			for (unsigned t = 0; t < nth; t++) {
-				pthread_join(th[t], NULL);
-				total += b[t].ops;
-			}
-			printf("| %s | %u | %.2f |\n", pols[p].title, nth,
-			       (double)total / ((double)opt_bench_ms * 1000.0));
+			printf("| %s | %u | %.2f |\n", pols[p].title, nth, best);
 			fflush(stdout);
 		}
 		ec_store_free(&st);
@@ -499,10 +506,12 @@ static void usage(void)
 {
 	fprintf(stderr,
 	        "usage: ec-sim [-k KEYS] [-n REQUESTS] [-t THREADS] [-s SEED] [-S SHARDS]\n"
-	        "              [-p POLICY,...] [-T TRACE,...] [-w WARMUP%%] [-b MS]\n"
+	        "              [-p POLICY,...] [-T TRACE,...] [-w WARMUP%%] [-z BYTES]\n"
+	        "              [-b MS]\n"
 	        "  policies: lru tinylfu-s3fifo s3fifo tinylfu-lru (default: lru,tinylfu-s3fifo)\n"
 	        "  traces:   zipf-0.8 zipf-1.0 zipf-1.2 scan-mix var-size (default: all)\n"
 	        "  -w: count hits only after this %% of each trace (default 0: all)\n"
+	        "  -z: body size of the equal-size traces (default 256, at most 1 MiB)\n"
 	        "  -b: hit-path throughput benchmark, MS milliseconds per point\n");
 	exit(2);
 }
@@ -532,7 +541,7 @@ int main(int argc, char **argv)
 	bool header_done = false, last_var = false;
 	int c;
 
-	while ((c = getopt(argc, argv, "k:n:t:s:S:p:T:w:b:h")) != -1) {
+	while ((c = getopt(argc, argv, "k:n:t:s:S:p:T:w:z:b:h")) != -1) {
 		switch (c) {
 		case 'k':
 			opt_keys = strtoull(optarg, NULL, 10);
@@ -559,6 +568,9 @@ int main(int argc, char **argv)
 		case 'w':
 			opt_warm_pct = (unsigned)strtoul(optarg, NULL, 10);
 			break;
+		case 'z':
+			opt_size = (size_t)strtoul(optarg, NULL, 10);
+			break;
 		case 'b':
 			opt_bench_ms = (unsigned)strtoul(optarg, NULL, 10);
 			break;
@@ -566,8 +578,8 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (opt_warm_pct > 90 || opt_keys < 1000 || opt_keys > 100000000 || opt_requests < 1 ||
-	    opt_threads < 1)
+	if (opt_size > (1u << 20) || opt_warm_pct > 90 || opt_keys < 1000 || opt_keys > 100000000 ||
+	    opt_requests < 1 || opt_threads < 1)
 		usage();
 	if (opt_bench_ms > 0)
 		return bench();
