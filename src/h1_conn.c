@@ -404,7 +404,13 @@ static void conn_process(struct ec_conn *c)
 		}
 		if (c->state == EC_CS_HEAD) {
 			if (evbuffer_get_length(c->out) > OUT_HIGH) {
-				/* Pipelined requests wait until the client reads. */
+				conn_flush(c);
+				if (c->dead || c->broken)
+					continue;
+			}
+			if (evbuffer_get_length(c->out) > OUT_HIGH) {
+				/* Pipelined requests wait until the client reads: EV_WRITE
+				 * is armed and on_write resumes processing. */
 				set_reading(c, false);
 				break;
 			}
