@@ -611,8 +611,10 @@ static void h1_resp_head(struct ec_req *r, const struct ec_resp *resp)
 	v.iov_len = (size_t)(p - (char *)v.iov_base);
 	EC_ASSERT(v.iov_len <= need);
 	evbuffer_commit_space(c->out, &v, 1);
-	if (!c->in_process)
-		conn_flush(c);
+	/* Not flushed here: the body usually follows within the same origin
+	 * read, and one writev for head and body saves a segment and a system
+	 * call. The kick flushes at the end of this loop iteration at the latest. */
+	conn_kick(c);
 }
 
 static bool h1_resp_body(struct ec_req *r, struct evbuffer *data)

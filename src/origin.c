@@ -32,6 +32,7 @@
 #define OCONN_MAGIC 0x4f434e31u
 #define SEND_HIGH (256 * 1024)
 #define READ_MAX 65536
+#define READ_SMALL 16384
 #define BODY_STEP (256 * 1024)
 
 static const struct {
@@ -716,7 +717,13 @@ static void oc_on_read(evutil_socket_t fd, short what, void *arg)
 	}
 	if (f->state == FS_CONNECTING)
 		return; /* wait for writability to learn the connect result */
-	int n = ec_netio_read(oc->in, fd, READ_MAX);
+	/* Small reads for heads and small bodies (a 64 KiB buffer per 1 KiB
+	 * response is a wasted allocation), large ones while a big body streams. */
+	size_t want = READ_SMALL;
+	if (f->head_seen && (f->body.framing == EC_H1_BODY_CLOSE ||
+			     f->body.framing == EC_H1_BODY_CHUNKED || f->body.left > READ_SMALL))
+		want = READ_MAX;
+	int n = ec_netio_read(oc->in, fd, want);
 	bool eof = false;
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
