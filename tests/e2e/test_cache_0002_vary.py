@@ -140,3 +140,25 @@ def test_vary_star_never_hits(shared):
         r = edgecache.get(tgt, headers=ae("gzip"))
         assert "hit" not in cache_status(r)
     assert origin_count(origin, "/vs2") == 2
+
+
+def test_variants_revalidate_separately(shared):
+    origin, edgecache = shared
+    # stale on arrival (Age 10 > max-age 5); the 304s bring max-age=60
+    tgt = target("/vr", cc="max-age=5", hdr=["Vary:Accept-Encoding", "Age:10"], etag='"e"', echo=1,
+                 **{"hdr@3": "Vary:Accept-Encoding", "cc@3": "max-age=60"})
+    for v in ("gzip", "br"):
+        r = edgecache.get(tgt, headers=ae(v))
+        assert seen_value(r, "accept-encoding") == [v]
+    assert origin_count(origin, "/vr") == 2
+    for v in ("gzip", "br"):
+        r = edgecache.get(tgt, headers=ae(v))
+        cs = cache_status(r)
+        assert r.status == 200 and cs.get("fwd-status") == 304, (v, cs)
+        assert seen_value(r, "accept-encoding") == [v], "revalidating %s served another variant" % v
+    assert origin_count(origin, "/vr") == 4
+    for v in ("gzip", "br", "gzip"):
+        r = edgecache.get(tgt, headers=ae(v))
+        assert_hit(r)
+        assert seen_value(r, "accept-encoding") == [v]
+    assert origin_count(origin, "/vr") == 4

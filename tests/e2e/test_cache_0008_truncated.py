@@ -65,3 +65,16 @@ def test_truncated_large_body_is_not_stored(shared):
     for _ in range(2):
         assert_broken(edgecache, tgt)
     assert origin_count(origin, "/trl") == 2
+
+
+def test_timed_out_body_is_not_stored(origin, start_edgecache):
+    # the origin stalls mid-body past origin.between_bytes_timeout on its first answer
+    ec = start_edgecache("-p", "origin.between_bytes_timeout=300ms")
+    tgt = target("/trt", cc="max-age=60", size=100000, body_delay=3, **{"body_delay@2": 0})
+    e = assert_broken(ec, tgt)
+    assert partial_body(e.partial) == pattern_bytes(50000)
+    r = ec.get(tgt)
+    assert r.status == 200 and r.body == pattern_bytes(100000) and r.header("x-origin-seq") == "2"
+    assert_stored_miss(r)
+    assert_hit(ec.get(tgt))
+    assert origin_count(origin, "/trt") == 2
