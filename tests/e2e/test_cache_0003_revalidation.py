@@ -233,9 +233,6 @@ def test_must_revalidate_unreachable_origin_is_an_error(shared):
     assert r.body != pattern_bytes(10)
 
 
-@pytest.mark.xfail(strict=True, reason="daemon: a 5xx or failed revalidation is relayed as an "
-                   "error even within stale-if-error (src/cache.c never uses "
-                   "ec_fresh_decision.serve_on_error); remove this mark when fixed")
 @pytest.mark.parametrize(
     "path,failure",
     [("/r6", {"status@2": 503, "cc@2": "no-store", "hdr@2": "X-Err:1"}), ("/r7", {"reset@2": 1})],

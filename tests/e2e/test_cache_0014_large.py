@@ -84,11 +84,6 @@ def test_max_object_size(origin, start_edgecache):
     assert origin_count(origin, "/mo-under") == 1
 
 
-@pytest.mark.xfail(strict=True, reason="daemon: src/cache.c decides 'stored' against "
-                   "cache.max_object_size and the body length, but the store refuses objects whose "
-                   "charge (body + header block + metadata) exceeds min(max_object_size, -m, 10 % of "
-                   "-m) (storage/store.c ec_store_insert, EC_INSERT_TOO_BIG): Cache-Status says "
-                   "'stored' for a response that is not; remove this mark when fixed")
 @pytest.mark.parametrize(
     "args,size",
     [(("-p", "cache.max_object_size=1M"), MIB), (("-m", "8M"), 2 * MIB)],
