@@ -83,6 +83,7 @@ void ec_cache_cctx(struct ec_req *req, struct ec_cctx *cx)
 		.nrh = req->nhdrs,
 		.t_request = req->cache.t_request,
 		.max_size = req->cache.max_size,
+		.learn = req->site->conf->learn_freshness ? req->wrk->learn : NULL,
 	};
 }
 
@@ -367,6 +368,14 @@ bool ec_cache_lookup(struct ec_req *req)
 		cs.ttl = d.ttl;
 		if (d.use == EC_USE_STALE)
 			cs.detail = ec_str_cstr(ec_cs_detail_str(d.why));
+		if (d.use == EC_USE_FRESH && cf->refresh_ahead_pct > 0 && meta->fresh.lifetime > 0 &&
+		    d.ttl * 100 <= (int64_t)cf->refresh_ahead_pct * meta->fresh.lifetime &&
+		    ec_obj_hits(obj) >= cf->refresh_ahead_hits) {
+			/* Hot and about to expire: revalidate it now, in the background,
+			 * so no client ever meets it expired (one refresh per key). */
+			c->refresh_ahead = true;
+			ec_fill_refresh(req, obj);
+		}
 		ec_cache_serve(req, obj, &cs, now);
 		ec_cobj_drop(&obj);
 		return true;
@@ -466,6 +475,8 @@ enum ec_cache_head ec_cache_on_head(struct ec_req *req, const struct ec_h1_resp 
 	invalidate(req, oresp);
 	struct ec_cctx cx;
 	ec_cache_cctx(req, &cx);
+	if (c->candidate && (oresp->status == 200 || (c->stale != NULL && oresp->status == 304)))
+		ec_cobj_learn(&cx, oresp, oresp->status == 304, now);
 	if (c->stale != NULL && oresp->status == 304) {
 		bool inapplicable = false;
 		struct ec_obj *obj = ec_cobj_freshen(&cx, c->stale, oresp, now, &inapplicable);

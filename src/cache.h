@@ -53,6 +53,7 @@ struct ec_req_cache {
 	bool hit;
 	bool revalidated;    /* a 304 freshened the stored response */
 	bool swr;            /* served stale while a refresh runs (RFC 5861) */
+	bool refresh_ahead;  /* a hit that started a refresh-ahead */
 	bool stale_error;    /* served stale because the origin failed (RFC 5861 §4) */
 	bool collapsed;      /* waited on another request's fetch */
 	bool predicted;      /* the predictor said uncacheable: no coalescing */

@@ -10,6 +10,7 @@
 #include "hdrblock.h"
 #include "http1_parse.h"
 #include "policy/cond.h"
+#include "policy/learn.h"
 #include "policy/vary.h"
 #include "site.h"
 
@@ -102,6 +103,19 @@ static struct ec_obj *new_object(const struct ec_cctx *cx, const struct ec_fresh
 	struct ec_obj_attr *at = ec_obj_attr_mut(obj);
 	struct ec_cmeta *m = ec_obj_meta(obj);
 	ec_fresh_meta_make(fr, cx->t_request, now, &cx->site->fconf, &m->fresh);
+	/* No explicit freshness but a validator: the learned heuristic, if any,
+	 * may give it more life than the blanket one (RFC 9111 §4.2.2). */
+	enum ec_fresh_source src = (enum ec_fresh_source)m->fresh.source;
+	if (cx->learn != NULL && (m->fresh.flags & EC_FMETA_VALIDATOR) &&
+	    (src == EC_FSRC_HEURISTIC || src == EC_FSRC_DEFAULT || src == EC_FSRC_NONE)) {
+		const struct ec_config *cf = cx->site->conf;
+		int64_t learned = ec_learn_lifetime(cx->learn, cx->key->hash.lo, now,
+						    (int64_t)cf->learn_min, (int64_t)cf->learn_max);
+		if (learned > m->fresh.lifetime) {
+			m->fresh.lifetime = learned;
+			m->fresh.source = EC_FSRC_HEURISTIC;
+		}
+	}
 	m->vary_len = (uint32_t)vary.len;
 	if (vary.len)
 		memcpy(m->vary, vary.p, vary.len);
@@ -237,4 +251,16 @@ struct ec_obj *ec_cobj_freshen(const struct ec_cctx *cx, struct ec_obj *stale,
 		return NULL;
 	}
 	return obj;
+}
+
+void ec_cobj_learn(const struct ec_cctx *cx, const struct ec_h1_resp *oresp, bool confirmed,
+		   int64_t now)
+{
+	if (cx->learn == NULL)
+		return;
+	const struct ec_hdr *v = ec_hdr_find(oresp->hdrs, oresp->nhdrs, "etag");
+	if (v == NULL)
+		v = ec_hdr_find(oresp->hdrs, oresp->nhdrs, "last-modified");
+	uint64_t vh = v ? ec_store_hash(v->value.p, v->value.len).lo | 1 : 0;
+	ec_learn_observe(cx->learn, cx->key->hash.lo, vh, confirmed, now);
 }

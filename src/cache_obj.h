@@ -34,7 +34,16 @@ struct ec_cctx {
 	size_t nrh;
 	int64_t t_request; /* request_time, RFC 9111 §4.2.3 */
 	uint64_t max_size; /* largest charge the store takes */
+	struct ec_learn *learn; /* the freshness predictor, NULL = off */
 };
+
+/*
+ * Tells the freshness predictor what the origin answered for the key (a
+ * stored or revalidated response with a validator); no-op when learning is
+ * off. `confirmed`: a 304 to our revalidation.
+ */
+void ec_cobj_learn(const struct ec_cctx *cx, const struct ec_h1_resp *oresp, bool confirmed,
+		   int64_t now);
 
 /*
  * Decides whether the response can be stored (RFC 9111 §3 via policy/, plus

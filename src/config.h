@@ -140,6 +140,11 @@ struct ec_config {
 	double wait_timeout;      /* a request waits this long on a fill's head; default 10 */
 	double grace;             /* stale served on origin errors without stale-if-error; 0 */
 	double hit_for_miss_ttl;  /* how long an uncacheable verdict is remembered; 120 */
+	bool learn_freshness;     /* learned heuristic lifetimes (policy/learn.h); false */
+	double learn_min;         /* bounds of a learned lifetime; 0 and 3600 */
+	double learn_max;
+	unsigned refresh_ahead_pct;  /* refresh hot objects in the last N % of life; 0 = off */
+	unsigned refresh_ahead_hits; /* hits that make an object hot; default 2 */
 	char targeted[256];       /* comma-separated targeted cache-control fields (RFC 9213),
 				     most specific first; default "CDN-Cache-Control,Surrogate-Control" */
 

@@ -436,6 +436,8 @@ int ec_config_finish(struct ec_config *c, char *err, size_t errlen)
 	        {"cache.wait_timeout", c->wait_timeout, true},
 	        {"cache.grace", c->grace, false},
 	        {"cache.hit_for_miss_ttl", c->hit_for_miss_ttl, true},
+	        {"cache.learn_min", c->learn_min, false},
+	        {"cache.learn_max", c->learn_max, false},
 	};
 	for (size_t i = 0; i < EC_ARRAY_LEN(durations); i++) {
 		if (durations[i].positive && !(durations[i].v > 0))

@@ -480,6 +480,7 @@ static void fill_cctx(struct ec_fill *f, struct ec_cctx *cx)
 		.nrh = f->nrh,
 		.t_request = f->t_request,
 		.max_size = f->max_size,
+		.learn = f->site->conf->learn_freshness ? f->home->learn : NULL,
 	};
 }
 
@@ -562,6 +563,8 @@ static void f_head(void *owner, struct ec_fetch *fe, const struct ec_h1_resp *or
 		wr->origin_time = ec_time_now() - wr->t_origin;
 	}
 
+	if (oresp->status == 200 || (f->stale != NULL && oresp->status == 304))
+		ec_cobj_learn(&cx, oresp, oresp->status == 304, now);
 	if (f->stale != NULL && oresp->status == 304) {
 		bool inapplicable = false;
 		struct ec_obj *obj = ec_cobj_freshen(&cx, f->stale, oresp, now, &inapplicable);
@@ -956,7 +959,10 @@ void ec_fill_refresh(struct ec_req *req, struct ec_obj *stale)
 	}
 	table_insert(s, f);
 	pthread_mutex_unlock(&s->lock);
-	EC_STAT_INC(&req->wrk->stats, cache_swr_served);
+	if (req->cache.refresh_ahead)
+		EC_STAT_INC(&req->wrk->stats, cache_refresh_ahead);
+	else
+		EC_STAT_INC(&req->wrk->stats, cache_swr_served);
 	if (!fill_start_fetch(f, req)) {
 		set_state(f, FS_FAILED, NULL);
 		table_remove(f);

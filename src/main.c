@@ -29,6 +29,7 @@
 #include "log.h"
 #include "site.h"
 #include "fill.h"
+#include "policy/learn.h"
 #include "policy/predict.h"
 #include "storage/ec_store.h"
 #include "worker.h"
@@ -40,6 +41,7 @@ static struct {
 	struct ec_site *site;
 	struct ec_store *store;
 	struct ec_predict *predict;
+	struct ec_learn *learn;
 	unsigned nworkers;
 	struct ec_worker **workers;
 	struct event_base *base;
@@ -300,7 +302,8 @@ int main(int argc, char **argv)
 	}
 
 	M.predict = ec_predict_new(65536, (int64_t)c->hit_for_miss_ttl);
-	if (M.predict == NULL || ec_fill_init() != 0) {
+	M.learn = ec_learn_new(262144);
+	if (M.predict == NULL || M.learn == NULL || ec_fill_init() != 0) {
 		fprintf(stderr, "edgecache: out of memory\n");
 		return 1;
 	}
@@ -322,6 +325,7 @@ int main(int argc, char **argv)
 		if (M.workers[i] != NULL) {
 			M.workers[i]->store = M.store;
 			M.workers[i]->predict = M.predict;
+			M.workers[i]->learn = M.learn;
 		}
 		if (M.workers[i] == NULL || ec_worker_start(M.workers[i]) != 0) {
 			fprintf(stderr, "edgecache: cannot start worker %u\n", i);
@@ -355,6 +359,7 @@ int main(int argc, char **argv)
 	free(M.workers);
 	ec_store_free(&M.store);
 	ec_predict_free(&M.predict);
+	ec_learn_free(&M.learn);
 	ec_fill_fini();
 	ec_site_unref(&M.site);
 	ec_log_info("stopped");

@@ -27,6 +27,7 @@ struct ec_store;
 struct ec_reader;
 struct ec_fill;
 struct ec_predict;
+struct ec_learn;
 
 #define EC_WORKER_MAGIC 0x574b5231u
 
@@ -94,6 +95,7 @@ struct ec_worker {
 	struct event *ev_wake;
 	struct ec_fill *fills; /* fills whose fetch runs here (this thread only) */
 	struct ec_predict *predict; /* the cacheability predictor, shared */
+	struct ec_learn *learn;     /* the freshness predictor, shared */
 
 	struct ec_stats stats;
 	struct ec_alog_buf alog;

@@ -33,4 +33,5 @@ X(cache_fills,             counter, "origin fetches that fill the cache for coal
 X(cache_coalesced,         counter, "requests that waited on another request's fetch")
 X(cache_swr_served,        counter, "stale responses served while a background refresh ran")
 X(stale_error_served,      counter, "origin failures answered with a stale response")
+X(cache_refresh_ahead,     counter, "background refreshes of hot objects about to expire")
 /* clang-format on */

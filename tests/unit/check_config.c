@@ -204,7 +204,12 @@ static const char *all_keys_yaml = "listen: ['127.0.0.1:81', '[::1]:82']\n"     
                                    "  lock_timeout: 3s\n"                        /* 48 */
                                    "  wait_timeout: 4s\n"                        /* 49 */
                                    "  grace: 1m\n"                               /* 50 */
-                                   "  hit_for_miss_ttl: 30s\n";                  /* 51 */
+                                   "  hit_for_miss_ttl: 30s\n"                   /* 51 */
+                                   "  learn_freshness: yes\n"                    /* 52 */
+                                   "  learn_min: 5s\n"                           /* 53 */
+                                   "  learn_max: 2h\n"                           /* 54 */
+                                   "  refresh_ahead_pct: 10\n"                   /* 55 */
+                                   "  refresh_ahead_hits: 3\n";                  /* 56 */
 
 START_TEST(test_yaml_every_key)
 {
@@ -276,6 +281,11 @@ START_TEST(test_yaml_every_key)
 	ck_assert_double_eq(c->wait_timeout, 4);
 	ck_assert_double_eq(c->grace, 60);
 	ck_assert_double_eq(c->hit_for_miss_ttl, 30);
+	ck_assert(c->learn_freshness);
+	ck_assert_double_eq(c->learn_min, 5);
+	ck_assert_double_eq(c->learn_max, 7200);
+	ck_assert_uint_eq(c->refresh_ahead_pct, 10);
+	ck_assert_uint_eq(c->refresh_ahead_hits, 3);
 
 	/* every key has its line */
 	static const struct {
