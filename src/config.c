@@ -104,6 +104,8 @@ static const struct key keys[] = {
         {"error_log", KT_STR, FLD(error_log), .deflt = "", .doc = "error log path; \"\" = stderr"},
         {"drain_timeout", KT_DURATION, FLD(drain_timeout), .deflt = "10s",
          .doc = "SIGTERM waits this long for requests in flight"},
+        {"busy_poll", KT_DURATION, FLD(busy_poll), .deflt = "0",
+         .doc = "busy worker polls before sleeping; 0 = off"},
 
         {"limits", KT_SECTION, .doc = "client-side limits"},
         {"limits.request_line", KT_SIZE, FLD(max_request_line), .deflt = "8K",
@@ -342,6 +344,8 @@ bool ec_config_parse_duration(const char *s, double *out)
 		mult = 1;
 	else if (strcmp(u, "ms") == 0)
 		mult = 0.001;
+	else if (strcmp(u, "us") == 0)
+		mult = 0.000001;
 	else if (strcmp(u, "m") == 0)
 		mult = 60;
 	else if (strcmp(u, "h") == 0)

@@ -104,6 +104,7 @@ struct ec_config {
 	char access_log[512]; /* path, "-" for stdout, "" for none */
 	char error_log[512];  /* path, "" for stderr */
 	double drain_timeout; /* seconds SIGTERM waits for in-flight requests; default 10 */
+	double busy_poll;     /* a busy worker polls this long before sleeping; default 0 = off */
 
 	/* client-side limits (RFC 9112 parser + timeouts) */
 	size_t max_request_line; /* default 8K → 414 */

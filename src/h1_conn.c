@@ -450,6 +450,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct ec_conn *c = arg;
 	EC_CHECK_MAGIC(c, EC_CONN_MAGIC);
+	c->wrk->activity++;
 	int n = ec_netio_read(c->in, fd, READ_MAX);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)

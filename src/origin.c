@@ -717,6 +717,7 @@ static void oc_on_read(evutil_socket_t fd, short what, void *arg)
 	}
 	if (f->state == FS_CONNECTING)
 		return; /* wait for writability to learn the connect result */
+	f->wrk->activity++;
 	/* Small reads for heads and small bodies (a 64 KiB buffer per 1 KiB
 	 * response is a wasted allocation), large ones while a big body streams. */
 	size_t want = READ_SMALL;

@@ -137,6 +137,7 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 	struct ec_worker *w = arg;
 	EC_CHECK_MAGIC(w, EC_WORKER_MAGIC);
 	const struct ec_config *cf = w->site->conf;
+	w->activity++;
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
@@ -346,12 +347,51 @@ fail:
 	return NULL;
 }
 
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * The event loop. With `busy_poll` set, a loop that just did work polls
+ * (epoll with no wait) for that long before it blocks again: on virtual
+ * machines a halted vCPU takes milliseconds to wake, which dominates tail
+ * latency once a worker outpaces its clients. Off (0) by default: it spends
+ * CPU to buy latency, the operator's call.
+ */
+static void worker_loop(struct ec_worker *w)
+{
+	for (;;) {
+		double spin = w->site->conf->busy_poll;
+		if (spin <= 0) {
+			event_base_loop(w->base, EVLOOP_ONCE);
+		} else {
+			uint64_t seen = w->activity;
+			double idle_since = mono_now();
+			while (mono_now() - idle_since < spin && !event_base_got_exit(w->base) &&
+			       !event_base_got_break(w->base)) {
+				event_base_loop(w->base, EVLOOP_NONBLOCK);
+				if (w->activity != seen) {
+					seen = w->activity;
+					idle_since = mono_now();
+				}
+			}
+			if (!event_base_got_exit(w->base) && !event_base_got_break(w->base))
+				event_base_loop(w->base, EVLOOP_ONCE);
+		}
+		if (event_base_got_exit(w->base) || event_base_got_break(w->base))
+			break;
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct ec_worker *w = arg;
 	EC_CHECK_MAGIC(w, EC_WORKER_MAGIC);
 	tl_worker = w;
-	event_base_dispatch(w->base);
+	worker_loop(w);
 	/* Leaving: whatever is still open (drain deadline passed) is cut. */
 	while (w->conns)
 		ec_h1_conn_kill(w->conns);

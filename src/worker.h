@@ -86,6 +86,7 @@ struct ec_worker {
 	int64_t date_sec;
 
 	int exited; /* set (atomically) when the thread's loop has ended */
+	uint64_t activity; /* bumped by socket callbacks: the busy-poll loop watches it */
 
 	/* coalescing (fill.c): readers to pump, queued by any thread */
 	pthread_mutex_t wake_lock;

@@ -209,7 +209,8 @@ static const char *all_keys_yaml = "listen: ['127.0.0.1:81', '[::1]:82']\n"     
                                    "  learn_min: 5s\n"                           /* 53 */
                                    "  learn_max: 2h\n"                           /* 54 */
                                    "  refresh_ahead_pct: 10\n"                   /* 55 */
-                                   "  refresh_ahead_hits: 3\n";                  /* 56 */
+                                   "  refresh_ahead_hits: 3\n"                   /* 56 */
+                                   "busy_poll: 50ms\n";                          /* 57 */
 
 START_TEST(test_yaml_every_key)
 {
@@ -286,6 +287,7 @@ START_TEST(test_yaml_every_key)
 	ck_assert_double_eq(c->learn_max, 7200);
 	ck_assert_uint_eq(c->refresh_ahead_pct, 10);
 	ck_assert_uint_eq(c->refresh_ahead_hits, 3);
+	ck_assert_double_eq(c->busy_poll, 0.05);
 
 	/* every key has its line */
 	static const struct {
