@@ -776,7 +776,6 @@ enum ec_lookup_rc ec_disk_lookup(struct ec_disk *d, const struct ec_lookup *req,
 		}
 		if (!ec_str_eq(rec.key, want))
 			continue; /* another key with the same hash */
-		variants = true;
 		struct ec_obj *o = obj_from_rec(d, &rec, req->key, &why);
 		if (o == NULL) {
 			EC_DISK_ADD(d, corrupt, 1);
@@ -788,6 +787,7 @@ enum ec_lookup_rc ec_disk_lookup(struct ec_disk *d, const struct ec_lookup *req,
 			continue;
 		}
 		if (req->match != NULL && !req->match(o, req->match_arg)) {
+			variants = true; /* a usable variant, not this request's */
 			ec_obj_unref(&o);
 			continue;
 		}

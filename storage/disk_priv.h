@@ -169,6 +169,7 @@ struct ec_disk {
 	uint64_t next_id;
 	double last_sync;
 	bool dirty; /* commits since the last sync */
+	uint64_t ticks; /* writes that only advance the transaction id (make_room) */
 	unsigned qflush; /* FLUSH items queued (qlock): the batch commits at once */
 	_Atomic double last_log[4]; /* rate limiting, racy by design */
 

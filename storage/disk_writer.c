@@ -27,7 +27,6 @@
 #include "storage/disk_priv.h"
 
 #define EVICT_PER_TXN 2048
-#define MAP_FULL_RETRIES 2
 
 struct batch {
 	struct ec_disk_item *head;
@@ -35,6 +34,7 @@ struct batch {
 	uint64_t last_seq;
 	/* results of the attempt in progress */
 	uint64_t stored, stored_bytes, purged, touches, corrupt;
+	bool quiet; /* the item in hand removes a record a lookup already reported */
 };
 
 /* --- helpers ----------------------------------------------------------------- */
@@ -146,9 +146,11 @@ static int load_record(struct ec_disk *d, MDB_txn *txn, const unsigned char *oke
 	memcpy(copy, v.mv_data, v.mv_size);
 	if (ec_disk__rec_decode(copy, v.mv_size, rec, &why) != 0) {
 		free(copy);
-		b->corrupt++;
-		ec_disk__log_limited(d, 3, EC_DISK_LOG_ERR, "disk: %s: bad record: %s (deleted)",
-				     d->dir, why);
+		if (!b->quiet) {
+			b->corrupt++;
+			ec_disk__log_limited(d, 3, EC_DISK_LOG_ERR,
+					     "disk: %s: bad record: %s (deleted)", d->dir, why);
+		}
 		return del_ok(mdb_del(txn, d->dbi_obj, &k, NULL));
 	}
 	*buf = copy;
@@ -479,8 +481,12 @@ static int apply(struct ec_disk *d, MDB_txn *txn, struct ec_disk_item *it, bool 
 		return skip_puts ? 0 : touch(d, txn, it, b);
 	case EC_DOP_PURGE:
 		return purge_hash(d, txn, it->hash, soft, none, b);
-	case EC_DOP_REMOVE:
-		return purge_okey(d, txn, it->okey, false, b);
+	case EC_DOP_REMOVE: {
+		b->quiet = true;
+		int rc = purge_okey(d, txn, it->okey, false, b);
+		b->quiet = false;
+		return rc;
+	}
 	case EC_DOP_PREFIX:
 		return purge_prefix(d, txn, it->str, soft, b);
 	case EC_DOP_TAG:
@@ -527,8 +533,7 @@ static uint64_t evict(struct ec_disk *d, uint64_t target, uint64_t max)
 			if (rc == 0 && k.mv_size == EC_DISK_AKEY)
 				rc = purge_okey(d, txn, ok, false, &b);
 			n++;
-			if (n % 32 == 0)
-				live = ec_disk__live_bytes(d, txn);
+			live = ec_disk__live_bytes(d, txn); /* a few mdb_stat calls: cheap */
 		}
 		if (rc == MDB_NOTFOUND)
 			rc = 0;
@@ -600,34 +605,61 @@ static int attempt(struct ec_disk *d, struct batch *b, bool skip_puts)
 	return rc;
 }
 
-static void run_batch(struct ec_disk *d, struct batch *b)
+/*
+ * Frees room after MDB_MAP_FULL: at least a tenth of the map or twice the
+ * batch's puts, and down to the low watermark. LMDB reuses the pages a
+ * transaction frees only from the transaction after next (the previous
+ * snapshot must survive a crash), so a tiny write follows the eviction to
+ * make its pages available to the retry.
+ */
+static void make_room(struct ec_disk *d, const struct batch *b)
 {
-	int rc = 0;
-	bool skip_puts = false;
-	if (atomic_load(&d->state) != EC_DISK_OK) {
-		/* off or read-only: nothing is written */
-		EC_DISK_ADD(d, puts_dropped, b->nputs);
-		goto publish;
-	}
-	for (int i = 0;; i++) {
-		rc = attempt(d, b, skip_puts);
-		if (rc != MDB_MAP_FULL && rc != MDB_TXN_FULL)
-			break;
+	uint64_t put_bytes = 0;
+	for (const struct ec_disk_item *it = b->head; it; it = it->next)
+		put_bytes += it->qbytes;
+	uint64_t used = atomic_load(&d->used_bytes);
+	uint64_t room = EC_MAX(d->cfg.map_size / 10, 2 * put_bytes);
+	uint64_t target = used > room ? used - room : 0;
+	uint64_t low = d->cfg.map_size / 100 * d->cfg.low_pct;
+	evict(d, EC_MIN(target, low), 0);
+	MDB_txn *txn;
+	if (mdb_txn_begin(d->env, NULL, 0, &txn) != 0)
+		return;
+	d->ticks++;
+	MDB_val k = val("tick", 4), v = val(&d->ticks, sizeof(d->ticks));
+	if (mdb_put(txn, d->dbi_info, &k, &v, 0) == 0)
+		mdb_txn_commit(txn);
+	else
+		mdb_txn_abort(txn);
+}
+
+static bool is_full(int rc)
+{
+	return rc == MDB_MAP_FULL || rc == MDB_TXN_FULL;
+}
+
+/*
+ * Commits b (its items as one transaction), evicting and retrying once on a
+ * full map; when still full and `last`, commits it without its puts. Adds
+ * the results to the counters. Returns the final LMDB code.
+ */
+static int commit_batch(struct ec_disk *d, struct batch *b, bool last)
+{
+	int rc = attempt(d, b, false);
+	if (is_full(rc)) {
 		EC_DISK_ADD(d, map_full, 1);
-		if (i == MAP_FULL_RETRIES) {
-			ec_disk__log_limited(d, 2, EC_DISK_LOG_WARN,
-					     "disk: %s: map full even after eviction: %zu objects "
-					     "not stored",
-					     d->dir, b->nputs);
-			break;
-		}
-		/* Make room: a tenth of the map at least, and the batch's size. */
-		uint64_t used = atomic_load(&d->used_bytes);
-		uint64_t room = EC_MAX(d->cfg.map_size / 10, 2 * d->cfg.batch_bytes);
-		uint64_t target = used > room ? used - room : 0;
-		uint64_t low = d->cfg.map_size / 100 * d->cfg.low_pct;
-		evict(d, EC_MIN(target, low), 0);
-		skip_puts = i + 1 == MAP_FULL_RETRIES;
+		make_room(d, b);
+		rc = attempt(d, b, false);
+	}
+	bool skipped = false;
+	if (is_full(rc) && last) {
+		EC_DISK_ADD(d, map_full, 1);
+		ec_disk__log_limited(d, 2, EC_DISK_LOG_WARN,
+				     "disk: %s: map full even after eviction: %zu objects not "
+				     "stored",
+				     d->dir, b->nputs);
+		rc = attempt(d, b, true);
+		skipped = true;
 	}
 	if (rc == 0) {
 		d->dirty = true;
@@ -637,11 +669,40 @@ static void run_batch(struct ec_disk *d, struct batch *b)
 		EC_DISK_ADD(d, purged, b->purged);
 		EC_DISK_ADD(d, touches, b->touches);
 		EC_DISK_ADD(d, corrupt, b->corrupt);
-		if (skip_puts)
+		if (skipped)
 			EC_DISK_ADD(d, puts_dropped, b->nputs);
-	} else if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL) {
+	}
+	return rc;
+}
+
+static void run_batch(struct ec_disk *d, struct batch *b)
+{
+	int rc = 0;
+	uint64_t purged = 0;
+	if (atomic_load(&d->state) != EC_DISK_OK) {
+		/* off or read-only: nothing is written */
 		EC_DISK_ADD(d, puts_dropped, b->nputs);
-	} else {
+		goto publish;
+	}
+	rc = commit_batch(d, b, b->nitems == 1);
+	purged = b->purged;
+	if (is_full(rc) && b->nitems > 1) {
+		/* Too big together even after eviction: one item a transaction, so
+		 * that what fits is stored and purges are never lost. */
+		EC_DISK_ADD(d, map_full, 1);
+		rc = 0;
+		purged = 0;
+		for (struct ec_disk_item *it = b->head; it && (rc == 0 || is_full(rc));
+		     it = it->next) {
+			struct ec_disk_item *next = it->next;
+			struct batch one = {.head = it, .nitems = 1, .nputs = it->op == EC_DOP_PUT};
+			it->next = NULL;
+			rc = commit_batch(d, &one, true);
+			it->next = next;
+			purged += rc == 0 ? one.purged : 0;
+		}
+	}
+	if (rc != 0 && !is_full(rc)) {
 		EC_DISK_ADD(d, write_errors, 1);
 		if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_PANIC ||
 		    rc == MDB_INVALID || rc == MDB_BAD_TXN) {
@@ -655,11 +716,16 @@ static void run_batch(struct ec_disk *d, struct batch *b)
 					     d->dir, mdb_strerror(rc));
 		}
 		EC_DISK_ADD(d, puts_dropped, b->nputs);
+	} else if (is_full(rc)) {
+		EC_DISK_ADD(d, puts_dropped, 1);
 	}
+	/* Evict before publishing: a flush then sees the tier within its budget. */
+	if (atomic_load(&d->state) == EC_DISK_OK)
+		maybe_evict(d);
 publish:
 	pthread_mutex_lock(&d->qlock);
 	d->done_seq = b->last_seq;
-	d->flush_purged += rc == 0 ? b->purged : 0;
+	d->flush_purged += purged;
 	for (struct ec_disk_pending **pp = &d->pending; *pp;) {
 		struct ec_disk_pending *p = *pp;
 		if (p->seq <= d->done_seq) {
@@ -766,8 +832,6 @@ void *ec_disk__writer_main(void *arg)
 		take(d, &b);
 		pthread_mutex_unlock(&d->qlock);
 		run_batch(d, &b);
-		if (atomic_load(&d->state) == EC_DISK_OK)
-			maybe_evict(d);
 		maybe_sync(d, false);
 		pthread_mutex_lock(&d->qlock);
 	}
