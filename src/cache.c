@@ -20,6 +20,8 @@
 #include "arena.h"
 #include "cache.h"
 #include "cache_key.h"
+#include "cache_obj.h"
+#include "fill.h"
 #include "forward.h"
 #include "hdrblock.h"
 #include "http1_parse.h"
@@ -27,6 +29,7 @@
 #include "pipeline.h"
 #include "policy/cond.h"
 #include "policy/invalidate.h"
+#include "policy/predict.h"
 #include "policy/range.h"
 #include "policy/vary.h"
 #include "site.h"
@@ -35,13 +38,6 @@
 
 #define VKEY_MAX 4096
 #define EXTRA_FIELDS 6 /* Age, Via, Cache-Status, Content-Range, Content-Type, spare */
-
-/* ec_obj_unref for a pointer that may be NULL. */
-static void obj_drop(struct ec_obj **op)
-{
-	if (*op != NULL)
-		ec_obj_unref(op);
-}
 
 static int64_t now_secs(struct ec_req *req)
 {
@@ -76,17 +72,18 @@ static struct ec_str arena_fmt_cs(struct ec_req *req, const struct ec_cache_stat
 	return ec_arena_strdup(req->arena, ec_str_make(buf, n));
 }
 
-/* Decodes an object's header block into an arena array. -1 on failure. */
-static int obj_fields(struct ec_req *req, const struct ec_obj *obj, struct ec_hdr **out)
+void ec_cache_cctx(struct ec_req *req, struct ec_cctx *cx)
 {
-	struct ec_str blk = ec_obj_headers(obj);
-	size_t n = ec_hdrblock_count(blk);
-	struct ec_hdr *h = ec_arena_alloc(req->arena, (n + 1) * sizeof(*h));
-	if (h == NULL)
-		return -1;
-	int rc = ec_hdrblock_parse(blk, h, n);
-	*out = h;
-	return rc;
+	*cx = (struct ec_cctx){
+		.site = req->site,
+		.arena = req->arena,
+		.key = &req->cache.skey,
+		.freq = &req->cache.freq,
+		.rh = req->hdrs,
+		.nrh = req->nhdrs,
+		.t_request = req->cache.t_request,
+		.max_size = req->cache.max_size,
+	};
 }
 
 /* --- lookup ---------------------------------------------------------------- */
@@ -102,7 +99,8 @@ static bool match_variant(const struct ec_obj *obj, void *arg)
 }
 
 /* Hands [first, first+len) of the object's body to the client by reference. */
-static bool send_slice(struct ec_req *req, const struct ec_obj *obj, uint64_t first, uint64_t len)
+bool ec_cache_send_slice(struct ec_req *req, const struct ec_obj *obj, uint64_t first,
+			 uint64_t len)
 {
 	struct evbuffer *buf = req->wrk->scratch;
 	size_t idx, skip;
@@ -139,11 +137,11 @@ static void send_text(struct ec_req *req, const char *p, size_t n)
  * Serves a stored complete response: client preconditions (RFC 9110 §13.2),
  * ranges (§14), HEAD, with Age, Via and Cache-Status added.
  */
-static void serve_obj(struct ec_req *req, struct ec_obj *obj, struct ec_cache_status *cs,
-		      int64_t now)
+void ec_cache_serve(struct ec_req *req, struct ec_obj *obj, struct ec_cache_status *cs,
+		    int64_t now)
 {
 	struct ec_hdr *stored;
-	int ns = obj_fields(req, obj, &stored);
+	int ns = ec_cobj_fields(req->arena, obj, &stored);
 	const struct ec_obj_attr *attr = ec_obj_attr(obj);
 	const struct ec_cmeta *meta = ec_obj_meta(obj);
 	if (ns < 0) {
@@ -239,7 +237,7 @@ static void serve_obj(struct ec_req *req, struct ec_obj *obj, struct ec_cache_st
 		if (resp.status == 416) {
 			/* no body */
 		} else if (resp.status == 206 && nranges == 1) {
-			send_slice(req, obj, ranges[0].first, resp.length);
+			ec_cache_send_slice(req, obj, ranges[0].first, resp.length);
 		} else if (resp.status == 206) {
 			struct ec_str b = ec_str_cstr(boundary);
 			char part[512];
@@ -247,16 +245,70 @@ static void serve_obj(struct ec_req *req, struct ec_obj *obj, struct ec_cache_st
 				size_t pl = ec_range_part_header(part, sizeof(part), i, b, ctype,
 								 &ranges[i], body_len);
 				send_text(req, part, EC_MIN(pl, sizeof(part) - 1));
-				send_slice(req, obj, ranges[i].first,
+				ec_cache_send_slice(req, obj, ranges[i].first,
 					   ranges[i].last - ranges[i].first + 1);
 			}
 			size_t el = ec_range_multipart_end(part, sizeof(part), b);
 			send_text(req, part, EC_MIN(el, sizeof(part) - 1));
 		} else {
-			send_slice(req, obj, 0, body_len);
+			ec_cache_send_slice(req, obj, 0, body_len);
 		}
 	}
 	req->ops->resp_end(req);
+}
+
+void ec_cache_stream_head(struct ec_req *req, struct ec_obj *obj, const struct ec_cache_status *cs,
+			  bool has_length, uint64_t length, int64_t now)
+{
+	struct ec_hdr *stored;
+	int ns = ec_cobj_fields(req->arena, obj, &stored);
+	struct ec_hdr *out =
+		ns < 0 ? NULL : ec_arena_alloc(req->arena, ((size_t)ns + EXTRA_FIELDS) * sizeof(*out));
+	if (out == NULL) {
+		req->reason = "no-memory";
+		ec_pipeline_respond_error(req, 503, "out of memory", true);
+		return;
+	}
+	const struct ec_cmeta *meta = ec_obj_meta(obj);
+	int status = ec_obj_attr(obj)->status;
+	unsigned n = 0;
+	for (int i = 0; i < ns; i++)
+		if (!strip_downstream(req, stored[i].name))
+			out[n++] = stored[i];
+	out[n].name = EC_STR("Age");
+	out[n++].value = arena_num(req, ec_fresh_age_value(&meta->fresh, now));
+	out[n].name = EC_STR("Via");
+	out[n++].value = ec_forward_via(req, "1.1");
+	out[n].name = EC_STR("Cache-Status");
+	out[n++].value = arena_fmt_cs(req, cs);
+	struct ec_resp resp = {
+		.status = status,
+		.hdrs = out,
+		.nhdrs = n,
+		.has_length = has_length,
+		.length = length,
+		.no_body = req->meth == EC_M_HEAD || status == 304 || status == 204,
+	};
+	req->ops->resp_head(req, &resp);
+}
+
+/*
+ * A miss (or a revalidation) that the cache handles: join or start the fill
+ * for the key, unless the predictor knows the key is not cacheable (then
+ * every request goes to the origin in parallel, no lock). Returns true when
+ * the fill has the request.
+ */
+static bool coalesce(struct ec_req *req, int64_t now)
+{
+	struct ec_req_cache *c = &req->cache;
+	struct ec_predict *pr = req->wrk->predict;
+	if (!c->candidate)
+		return false;
+	if (pr != NULL && ec_predict_uncacheable(pr, c->skey.hash.lo, now)) {
+		c->predicted = true;
+		return false;
+	}
+	return ec_fill_join(req) == EC_FILL_JOINED;
 }
 
 bool ec_cache_lookup(struct ec_req *req)
@@ -267,6 +319,8 @@ bool ec_cache_lookup(struct ec_req *req)
 	int64_t now = now_secs(req);
 	c->t_request = now;
 	c->max_size = cf->max_object_size;
+	if (w->store != NULL)
+		c->max_size = EC_MIN(c->max_size, ec_store_max_obj_size(w->store));
 	ec_fresh_req_parse(req->meth, req->hdrs, req->nhdrs, &c->freq);
 	if (w->store == NULL) {
 		c->fwd = EC_CS_FWD_BYPASS;
@@ -298,9 +352,11 @@ bool ec_cache_lookup(struct ec_req *req)
 	if (obj != NULL && (ec_obj_flags(obj) & EC_OBJF_STALE) &&
 	    (d.use == EC_USE_FRESH || d.use == EC_USE_STALE))
 		d.use = EC_USE_REVALIDATE;
-	c->candidate = req->meth == EC_M_GET;
+	/* A GET with a body is unusual enough not to be worth caching. */
+	c->candidate = req->meth == EC_M_GET && !req->has_body;
 	c->strip_cond = c->candidate;
 	c->strip_range = c->candidate && ec_hdr_find(req->hdrs, req->nhdrs, "range") != NULL;
+	c->serve_on_error = d.serve_on_error;
 
 	struct ec_cache_status cs = {0};
 	switch (d.use) {
@@ -311,10 +367,22 @@ bool ec_cache_lookup(struct ec_req *req)
 		cs.ttl = d.ttl;
 		if (d.use == EC_USE_STALE)
 			cs.detail = ec_str_cstr(ec_cs_detail_str(d.why));
-		serve_obj(req, obj, &cs, now);
-		obj_drop(&obj);
+		ec_cache_serve(req, obj, &cs, now);
+		ec_cobj_drop(&obj);
 		return true;
-	case EC_USE_STALE_REVALIDATE: /* background refresh: the miss-handling issue */
+	case EC_USE_STALE_REVALIDATE:
+		/* RFC 5861 §3: the stale copy now, one refresh in the background. */
+		cs.fwd = EC_CS_FWD_STALE;
+		cs.has_ttl = true;
+		cs.ttl = d.ttl;
+		cs.detail = EC_STR("swr");
+		c->hit = true;
+		c->fwd = EC_CS_FWD_STALE;
+		c->swr = true;
+		ec_fill_refresh(req, obj);
+		ec_cache_serve(req, obj, &cs, now);
+		ec_cobj_drop(&obj);
+		return true;
 	case EC_USE_REVALIDATE:
 		c->stale = obj; /* keep the reference for the 304 */
 		obj = NULL;
@@ -322,9 +390,9 @@ bool ec_cache_lookup(struct ec_req *req)
 			  d.why == EC_CS_DETAIL_REQ_MIN_FRESH)
 				 ? EC_CS_FWD_REQUEST
 				 : EC_CS_FWD_STALE;
-		return false;
+		return coalesce(req, now);
 	case EC_USE_GATEWAY_TIMEOUT:
-		obj_drop(&obj);
+		ec_cobj_drop(&obj);
 		c->fwd = rc == EC_LOOKUP_HIT ? EC_CS_FWD_STALE : EC_CS_FWD_URI_MISS;
 		c->detail = EC_STR("only-if-cached");
 		req->reason = "only-if-cached";
@@ -332,14 +400,15 @@ bool ec_cache_lookup(struct ec_req *req)
 		return true;
 	case EC_USE_MISS:
 		c->fwd = rc == EC_LOOKUP_VARY_MISS ? EC_CS_FWD_VARY_MISS : EC_CS_FWD_URI_MISS;
-		break;
+		ec_cobj_drop(&obj);
+		return coalesce(req, now);
 	case EC_USE_BYPASS:
 	case EC_USE_INVALID:
 		c->fwd = EC_CS_FWD_METHOD;
 		c->candidate = c->strip_cond = c->strip_range = false;
 		break;
 	}
-	obj_drop(&obj);
+	ec_cobj_drop(&obj);
 	return false;
 }
 
@@ -354,7 +423,7 @@ unsigned ec_cache_fetch_fields(struct ec_req *req, struct ec_hdr extra[2], unsig
 		*flags |= EC_FWD_SKIP_RANGE;
 	if (c->stale != NULL) {
 		struct ec_hdr *stored;
-		int ns = obj_fields(req, c->stale, &stored);
+		int ns = ec_cobj_fields(req->arena, c->stale, &stored);
 		if (ns > 0)
 			n = (unsigned)ec_cond_revalidation(stored, (size_t)ns, extra);
 		*flags |= EC_FWD_SKIP_COND;
@@ -363,102 +432,6 @@ unsigned ec_cache_fetch_fields(struct ec_req *req, struct ec_hdr extra[2], unsig
 }
 
 /* --- filling ------------------------------------------------------------------ */
-
-static bool has_field(const struct ec_h1_resp *r, const char *name)
-{
-	return ec_hdr_find(r->hdrs, r->nhdrs, name) != NULL;
-}
-
-/* Joins every Vary value into the arena ("a, b"); empty when none. */
-static struct ec_str joined_vary(struct ec_req *req, const struct ec_hdr *h, size_t n)
-{
-	size_t len = 0;
-	for (size_t i = 0; i < n; i++)
-		if (ec_str_caseeq_lit(h[i].name, "vary"))
-			len += h[i].value.len + 2;
-	if (len == 0)
-		return EC_STR_NULL;
-	char *p = ec_arena_alloc(req->arena, len), *q = p;
-	if (p == NULL)
-		return EC_STR_NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (!ec_str_caseeq_lit(h[i].name, "vary") || h[i].value.len == 0)
-			continue;
-		if (q != p) {
-			*q++ = ',';
-			*q++ = ' ';
-		}
-		memcpy(q, h[i].value.p, h[i].value.len);
-		q += h[i].value.len;
-	}
-	return ec_str_make(p, (size_t)(q - p));
-}
-
-/* The fields to store from a response: end-to-end, minus framing and Age. */
-static int stored_fields(struct ec_req *req, const struct ec_fresh_resp *fr,
-			 const struct ec_hdr *h, size_t n, struct ec_hdr **out)
-{
-	struct ec_hdr *s = ec_arena_alloc(req->arena, (n + 1) * sizeof(*s));
-	if (s == NULL)
-		return -1;
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct ec_str nm = h[i].name;
-		if (ec_str_caseeq_lit(nm, "content-length") ||
-		    ec_str_caseeq_lit(nm, "transfer-encoding") || ec_str_caseeq_lit(nm, "age") ||
-		    !ec_fresh_keep_field(fr, h, n, nm))
-			continue;
-		s[k++] = h[i];
-	}
-	*out = s;
-	return (int)k;
-}
-
-/*
- * Builds a complete-to-be object for the response: header block, attributes
- * and meta. Returns NULL when it cannot (memory, limits).
- */
-static struct ec_obj *new_object(struct ec_req *req, const struct ec_fresh_resp *fr, int status,
-				 const struct ec_hdr *fields, size_t nfields, struct ec_str vkey,
-				 uint64_t body_hint, int64_t now)
-{
-	struct ec_req_cache *c = &req->cache;
-	struct ec_hdr *keep;
-	int nk = stored_fields(req, fr, fields, nfields, &keep);
-	if (nk < 0)
-		return NULL;
-	struct ec_str vary = joined_vary(req, keep, (size_t)nk);
-	struct ec_obj_init init = {
-		.key = &c->skey,
-		.vkey = vkey.len ? vkey.p : NULL,
-		.vkey_len = vkey.len,
-		.meta_len = sizeof(struct ec_cmeta) + vary.len,
-		.body_hint = body_hint,
-	};
-	struct ec_obj *obj = ec_obj_new(&init);
-	if (obj == NULL)
-		return NULL;
-	size_t blen = ec_hdrblock_size(keep, (size_t)nk);
-	char *blk = ec_arena_alloc(req->arena, blen ? blen : 1);
-	if (blk == NULL || ec_obj_set_headers(obj, blk, ec_hdrblock_write(keep, (size_t)nk, blk)) != 0) {
-		obj_drop(&obj);
-		return NULL;
-	}
-	struct ec_obj_attr *a = ec_obj_attr_mut(obj);
-	struct ec_cmeta *m = ec_obj_meta(obj);
-	ec_fresh_meta_make(fr, c->t_request, now, fconf(req), &m->fresh);
-	m->vary_len = (uint32_t)vary.len;
-	if (vary.len)
-		memcpy(m->vary, vary.p, vary.len);
-	a->status = status;
-	a->request_time = c->t_request;
-	a->response_time = now;
-	a->date = fr->date_st == EC_DATEF_VALID ? fr->date : now;
-	a->lifetime = m->fresh.lifetime;
-	a->expires = now + m->fresh.lifetime - m->fresh.initial_age;
-	a->stored_at = now;
-	return obj;
-}
 
 /* RFC 9111 §4.4: unsafe requests invalidate what they may have changed. */
 static void invalidate(struct ec_req *req, const struct ec_h1_resp *oresp)
@@ -484,92 +457,6 @@ static void invalidate(struct ec_req *req, const struct ec_h1_resp *oresp)
 	}
 }
 
-/* A 304 answered our revalidation: freshen the stored response (§4.3.4). */
-static enum ec_cache_head freshen(struct ec_req *req, const struct ec_h1_resp *oresp, int64_t now)
-{
-	struct ec_req_cache *c = &req->cache;
-	struct ec_worker *w = req->wrk;
-	struct ec_hdr *stored;
-	int ns = obj_fields(req, c->stale, &stored);
-	if (ns < 0)
-		return EC_CACHE_HEAD_NOMEM;
-	struct ec_validators v;
-	const struct ec_obj_attr *sa = ec_obj_attr(c->stale);
-	ec_cond_validators(sa->status, stored, (size_t)ns, sa->response_time, &v);
-	bool sel = false;
-	if (ec_cond_freshen_select(oresp->hdrs, oresp->nhdrs, &v, 1, &sel) == 0 || !sel) {
-		/* The 304 is not about what we hold: drop it, ask again in full. */
-		ec_store_remove(w->store, c->stale);
-		obj_drop(&c->stale);
-		c->refetch = true;
-		c->swallow = true;
-		return EC_CACHE_HEAD_REFETCH;
-	}
-	size_t cap = (size_t)ns + oresp->nhdrs, nm = 0;
-	struct ec_hdr *merged = ec_arena_alloc(req->arena, (cap + 1) * sizeof(*merged));
-	if (merged == NULL ||
-	    ec_cond_merge(stored, (size_t)ns, oresp->hdrs, oresp->nhdrs, merged, cap, &nm) != 0)
-		return EC_CACHE_HEAD_NOMEM;
-	struct ec_fresh_resp fr;
-	ec_fresh_resp_parse(sa->status, merged, nm, fconf(req), &fr);
-	struct ec_obj *obj = new_object(req, &fr, sa->status, merged, nm, ec_obj_vkey(c->stale),
-					0, now);
-	if (obj == NULL || ec_obj_share_body(obj, c->stale) != 0) {
-		obj_drop(&obj);
-		return EC_CACHE_HEAD_NOMEM;
-	}
-	ec_store_insert(w->store, obj);
-	struct ec_cache_status cs = {
-		.fwd = c->fwd,
-		.fwd_status = 304,
-		.stored = true,
-		.has_ttl = true,
-	};
-	cs.ttl = ec_fresh_ttl(ec_obj_meta(obj), now);
-	c->stored = true;
-	c->swallow = true;
-	c->revalidated = true;
-	obj_drop(&c->stale);
-	serve_obj(req, obj, &cs, now);
-	obj_drop(&obj);
-	return EC_CACHE_HEAD_ANSWERED;
-}
-
-/* Decides whether to store the response; starts the object when so. */
-static void start_fill(struct ec_req *req, const struct ec_h1_resp *oresp,
-		       const struct ec_fresh_resp *fr, int64_t now)
-{
-	struct ec_req_cache *c = &req->cache;
-	struct ec_store_decision sd = ec_fresh_storable(&c->freq, fr, now, fconf(req));
-	if (sd.verdict != EC_STORE_YES) {
-		c->detail = ec_str_cstr(sd.reason);
-		return;
-	}
-	/* A Set-Cookie meant for one client must not be replayed to others:
-	 * such responses are passed, as Varnish and most CDNs do by default. */
-	if (has_field(oresp, "set-cookie")) {
-		c->detail = EC_STR("set-cookie");
-		return;
-	}
-	if (oresp->framing == EC_H1_BODY_LENGTH && oresp->content_length > c->max_size) {
-		c->detail = ec_str_cstr(ec_cs_detail_str(EC_CS_DETAIL_TOO_LARGE));
-		return;
-	}
-	char *vbuf = ec_arena_alloc(req->arena, VKEY_MAX);
-	size_t vlen = 0;
-	enum ec_vary_rc vr = vbuf ? ec_vary_key(oresp->hdrs, oresp->nhdrs, req->hdrs, req->nhdrs,
-						vbuf, VKEY_MAX, &vlen)
-				  : EC_VARY_NOSPACE;
-	if (vr != EC_VARY_NONE && vr != EC_VARY_OK) {
-		c->detail = EC_STR("vary");
-		return;
-	}
-	c->fill = new_object(req, fr, oresp->status, oresp->hdrs, oresp->nhdrs,
-			     ec_str_make(vbuf, vlen),
-			     oresp->framing == EC_H1_BODY_LENGTH ? oresp->content_length : 0, now);
-	c->stored = c->fill != NULL;
-}
-
 enum ec_cache_head ec_cache_on_head(struct ec_req *req, const struct ec_h1_resp *oresp,
 				    struct ec_resp *resp)
 {
@@ -577,16 +464,50 @@ enum ec_cache_head ec_cache_on_head(struct ec_req *req, const struct ec_h1_resp 
 	int64_t now = now_secs(req);
 
 	invalidate(req, oresp);
-	if (c->stale != NULL && oresp->status == 304)
-		return freshen(req, oresp, now);
+	struct ec_cctx cx;
+	ec_cache_cctx(req, &cx);
+	if (c->stale != NULL && oresp->status == 304) {
+		bool inapplicable = false;
+		struct ec_obj *obj = ec_cobj_freshen(&cx, c->stale, oresp, now, &inapplicable);
+		if (inapplicable) {
+			/* The 304 is not about what we hold: drop it, ask again in full. */
+			ec_store_remove(req->wrk->store, c->stale);
+			ec_cobj_drop(&c->stale);
+			c->refetch = true;
+			c->swallow = true;
+			return EC_CACHE_HEAD_REFETCH;
+		}
+		if (obj == NULL)
+			return EC_CACHE_HEAD_NOMEM;
+		ec_store_insert(req->wrk->store, obj);
+		struct ec_cache_status cs = {
+			.fwd = c->fwd,
+			.fwd_status = 304,
+			.stored = true,
+			.has_ttl = true,
+			.ttl = ec_fresh_ttl(ec_obj_meta(obj), now),
+		};
+		c->stored = c->swallow = c->revalidated = true;
+		ec_cobj_drop(&c->stale);
+		ec_cache_serve(req, obj, &cs, now);
+		ec_cobj_drop(&obj);
+		return EC_CACHE_HEAD_ANSWERED;
+	}
 	/* Anything but a 304 replaces the stale response (or tells us it is
 	 * gone): the new response is handled as a miss's. */
-	obj_drop(&c->stale);
+	ec_cobj_drop(&c->stale);
 
-	struct ec_fresh_resp fr;
-	ec_fresh_resp_parse(oresp->status, oresp->hdrs, oresp->nhdrs, fconf(req), &fr);
-	if (c->candidate)
-		start_fill(req, oresp, &fr, now);
+	if (c->candidate) {
+		c->fill = ec_cobj_start(&cx, oresp, now, &c->detail);
+		c->stored = c->fill != NULL;
+		c->fill_length_known = oresp->framing == EC_H1_BODY_LENGTH;
+		/* The predictor learns from definite verdicts only (not 5xx). */
+		struct ec_predict *pr = req->wrk->predict;
+		if (pr != NULL && c->stored)
+			ec_predict_clear(pr, c->skey.hash.lo);
+		else if (pr != NULL && oresp->status < 500)
+			ec_predict_mark(pr, c->skey.hash.lo, now);
+	}
 
 	struct ec_hdr *fields;
 	int nf = ec_forward_response_fields(req, oresp, &fields);
@@ -667,7 +588,7 @@ enum ec_cache_head ec_cache_on_head(struct ec_req *req, const struct ec_h1_resp 
 		.stored = c->stored,
 		.detail = c->stored ? EC_STR_NULL : c->detail,
 	};
-	if (c->stored) {
+	if (c->stored && c->fill != NULL) {
 		cs.has_ttl = true;
 		cs.ttl = ec_fresh_ttl(ec_obj_meta(c->fill), now);
 	}
@@ -680,41 +601,16 @@ enum ec_cache_head ec_cache_on_head(struct ec_req *req, const struct ec_h1_resp 
 
 /* --- body --------------------------------------------------------------------- */
 
-static void fill_append(struct ec_req *req, struct evbuffer *data)
-{
-	struct ec_req_cache *c = &req->cache;
-	struct evbuffer_ptr pos;
-	struct evbuffer_iovec v[8];
-	size_t total = evbuffer_get_length(data);
-	if (ec_obj_body_len(c->fill) + total > c->max_size) {
-		c->detail = ec_str_cstr(ec_cs_detail_str(EC_CS_DETAIL_TOO_LARGE));
-		obj_drop(&c->fill);
-		return;
-	}
-	evbuffer_ptr_set(data, &pos, 0, EVBUFFER_PTR_SET);
-	size_t done = 0;
-	while (done < total) {
-		int nv = evbuffer_peek(data, (ev_ssize_t)(total - done), &pos, v, 8);
-		if (nv <= 0)
-			break;
-		for (int i = 0; i < nv && done < total; i++) {
-			size_t len = EC_MIN(v[i].iov_len, total - done);
-			if (ec_obj_append(c->fill, v[i].iov_base, len) != 0) {
-				obj_drop(&c->fill); /* out of memory: pass, don't store */
-				return;
-			}
-			done += len;
-		}
-		evbuffer_ptr_set(data, &pos, done, EVBUFFER_PTR_SET);
-	}
-}
-
 void ec_cache_on_body(struct ec_req *req, struct evbuffer *data)
 {
 	struct ec_req_cache *c = &req->cache;
 	size_t n = evbuffer_get_length(data);
-	if (c->fill != NULL)
-		fill_append(req, data);
+	if (c->fill != NULL) {
+		struct ec_cctx cx;
+		ec_cache_cctx(req, &cx);
+		if (!ec_cobj_append(&cx, c->fill, data, c->fill_length_known, &c->detail))
+			ec_cobj_drop(&c->fill);
+	}
 	uint64_t start = c->off;
 	c->off += n;
 	if (c->swallow) {
@@ -751,19 +647,19 @@ void ec_cache_on_done(struct ec_req *req)
 	enum ec_insert_rc rc = ec_store_insert(req->wrk->store, c->fill);
 	if (rc != EC_INSERT_OK)
 		c->stored = false;
-	obj_drop(&c->fill);
+	ec_cobj_drop(&c->fill);
 }
 
 void ec_cache_on_error(struct ec_req *req)
 {
-	obj_drop(&req->cache.fill);
+	ec_cobj_drop(&req->cache.fill);
 	req->cache.stored = false;
 }
 
 void ec_cache_release(struct ec_req *req)
 {
-	obj_drop(&req->cache.fill);
-	obj_drop(&req->cache.stale);
+	ec_cobj_drop(&req->cache.fill);
+	ec_cobj_drop(&req->cache.stale);
 }
 
 size_t ec_cache_status_error(struct ec_req *req, const char *reason, char *buf, size_t cap)
@@ -778,10 +674,16 @@ size_t ec_cache_status_error(struct ec_req *req, const char *reason, char *buf, 
 const char *ec_cache_log_token(const struct ec_req *req)
 {
 	const struct ec_req_cache *c = &req->cache;
+	if (c->swr)
+		return "stale-swr";
+	if (c->stale_error)
+		return "stale-error";
 	if (c->revalidated)
-		return "revalidated";
+		return c->collapsed ? "revalidated-collapsed" : "revalidated";
 	if (c->hit)
 		return "hit";
+	if (c->collapsed)
+		return "collapsed";
 	switch (c->fwd) {
 	case EC_CS_FWD_URI_MISS:
 	case EC_CS_FWD_MISS:

@@ -25,6 +25,7 @@
 
 #include "policy/cache_status.h"
 #include "policy/fresh.h"
+#include "fill.h"
 #include "storage/ec_object.h"
 
 struct evbuffer;
@@ -50,7 +51,12 @@ struct ec_req_cache {
 	bool stored;      /* an object is being filled (Cache-Status: stored) */
 	bool refetch;     /* an inapplicable 304: fetch again without validators */
 	bool hit;
-	bool revalidated; /* a 304 freshened the stored response */
+	bool revalidated;    /* a 304 freshened the stored response */
+	bool swr;            /* served stale while a refresh runs (RFC 5861) */
+	bool stale_error;    /* served stale because the origin failed (RFC 5861 §4) */
+	bool collapsed;      /* waited on another request's fetch */
+	bool predicted;      /* the predictor said uncacheable: no coalescing */
+	bool serve_on_error; /* the stored response may stand in for an origin failure */
 	enum ec_cs_fwd fwd;
 	struct ec_str detail;
 	struct ec_str key;
@@ -59,7 +65,9 @@ struct ec_req_cache {
 	int64_t t_request;
 	struct ec_obj *stale; /* stored response being revalidated (reference) */
 	struct ec_obj *fill;  /* object being written (reference) */
+	bool fill_length_known; /* its response had a Content-Length */
 	uint64_t off;         /* response body bytes seen */
+	struct ec_reader reader; /* coalescing: this request reads from a fill (fill.h) */
 	uint64_t win_first, win_last;
 	uint64_t max_size;
 };
@@ -116,5 +124,28 @@ size_t ec_cache_status_error(struct ec_req *req, const char *reason, char *buf, 
 
 /* Short cache outcome for the access log ("hit", "miss", ...). */
 const char *ec_cache_log_token(const struct ec_req *req);
+
+struct ec_cctx;
+struct ec_cache_status;
+/* The object-building context of a request (cache_obj.h). */
+void ec_cache_cctx(struct ec_req *req, struct ec_cctx *cx);
+
+/*
+ * Serves a complete stored response: the request's preconditions, ranges
+ * and HEAD handled, Age/Via/Cache-Status added, the body by reference.
+ * Ends the response.
+ */
+void ec_cache_serve(struct ec_req *req, struct ec_obj *obj, struct ec_cache_status *cs,
+		    int64_t now);
+
+/* Read-while-write: the head of a stored response whose body is still
+ * arriving (length known from the origin, or not). */
+void ec_cache_stream_head(struct ec_req *req, struct ec_obj *obj, const struct ec_cache_status *cs,
+			  bool has_length, uint64_t length, int64_t now);
+
+/* Hands body bytes [first, first+len) to the client by reference; returns
+ * the transport's verdict (false: congested). */
+bool ec_cache_send_slice(struct ec_req *req, const struct ec_obj *obj, uint64_t first,
+			 uint64_t len);
 
 #endif /* EC_CACHE_H */

@@ -136,6 +136,10 @@ struct ec_config {
 	bool key_host;            /* the host is part of the cache key; default true */
 	char key_query[16];       /* "keep" (default), "sort" the parameters, "ignore" the query */
 	char key_ignore_params[512]; /* comma-separated query parameters left out of the key */
+	double lock_timeout;      /* a fill holding a key longer stops coalescing; default 10 */
+	double wait_timeout;      /* a request waits this long on a fill's head; default 10 */
+	double grace;             /* stale served on origin errors without stale-if-error; 0 */
+	double hit_for_miss_ttl;  /* how long an uncacheable verdict is remembered; 120 */
 	char targeted[256];       /* comma-separated targeted cache-control fields (RFC 9213),
 				     most specific first; default "CDN-Cache-Control,Surrogate-Control" */
 

@@ -432,6 +432,10 @@ int ec_config_finish(struct ec_config *c, char *err, size_t errlen)
 	        {"drain_timeout", c->drain_timeout, false},
 	        {"cache.default_ttl", c->default_ttl, false},
 	        {"cache.heuristic_max", c->heuristic_max, false},
+	        {"cache.lock_timeout", c->lock_timeout, true},
+	        {"cache.wait_timeout", c->wait_timeout, true},
+	        {"cache.grace", c->grace, false},
+	        {"cache.hit_for_miss_ttl", c->hit_for_miss_ttl, true},
 	};
 	for (size_t i = 0; i < EC_ARRAY_LEN(durations); i++) {
 		if (durations[i].positive && !(durations[i].v > 0))

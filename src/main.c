@@ -28,6 +28,8 @@
 #include "config.h"
 #include "log.h"
 #include "site.h"
+#include "fill.h"
+#include "policy/predict.h"
 #include "storage/ec_store.h"
 #include "worker.h"
 
@@ -37,6 +39,7 @@ static struct {
 	struct ec_config *conf;
 	struct ec_site *site;
 	struct ec_store *store;
+	struct ec_predict *predict;
 	unsigned nworkers;
 	struct ec_worker **workers;
 	struct event_base *base;
@@ -296,6 +299,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	M.predict = ec_predict_new(65536, (int64_t)c->hit_for_miss_ttl);
+	if (M.predict == NULL || ec_fill_init() != 0) {
+		fprintf(stderr, "edgecache: out of memory\n");
+		return 1;
+	}
+
 	M.nworkers = c->workers;
 	int *fds = bind_all(c, M.nworkers, err, sizeof(err));
 	if (fds == NULL) {
@@ -310,8 +319,10 @@ int main(int argc, char **argv)
 	}
 	for (unsigned i = 0; i < M.nworkers; i++) {
 		M.workers[i] = ec_worker_new(i, M.site, &fds[i * c->nlisten], c->nlisten);
-		if (M.workers[i] != NULL)
+		if (M.workers[i] != NULL) {
 			M.workers[i]->store = M.store;
+			M.workers[i]->predict = M.predict;
+		}
 		if (M.workers[i] == NULL || ec_worker_start(M.workers[i]) != 0) {
 			fprintf(stderr, "edgecache: cannot start worker %u\n", i);
 			return 1;
@@ -343,6 +354,8 @@ int main(int argc, char **argv)
 	event_base_free(M.base);
 	free(M.workers);
 	ec_store_free(&M.store);
+	ec_predict_free(&M.predict);
+	ec_fill_fini();
 	ec_site_unref(&M.site);
 	ec_log_info("stopped");
 	return 0;

@@ -18,6 +18,7 @@
 
 #include "arena.h"
 #include "cache.h"
+#include "fill.h"
 #include "forward.h"
 #include "origin.h"
 #include "pipeline.h"
@@ -25,7 +26,6 @@
 #include "worker.h"
 
 static const struct ec_fetch_ops fetch_ops;
-static void fetch_to_origin(struct ec_req *req);
 
 /* --- responses generated here ---------------------------------------------- */
 
@@ -70,7 +70,7 @@ void ec_pipeline_reject(struct ec_req *req, int status, const char *reason, cons
 /* --- route ------------------------------------------------------------------ */
 
 /* Picks the first backend to try for this request (round-robin per worker). */
-static unsigned route_backend(struct ec_req *req)
+unsigned ec_pipeline__route(struct ec_req *req)
 {
 	struct ec_worker *w = req->wrk;
 	unsigned n = req->site->nbackends;
@@ -79,10 +79,10 @@ static unsigned route_backend(struct ec_req *req)
 
 /* --- fetch ------------------------------------------------------------------ */
 
-static void fetch_to_origin(struct ec_req *req)
+void ec_pipeline__fetch(struct ec_req *req)
 {
 	struct ec_worker *w = req->wrk;
-	unsigned first = route_backend(req);
+	unsigned first = ec_pipeline__route(req);
 	const struct ec_backend *b = &req->site->backends[first];
 	struct ec_hdr extra[2];
 	unsigned flags = 0;
@@ -126,8 +126,16 @@ void ec_pipeline_start(struct ec_req *req)
 		return;
 	}
 	if (ec_cache_lookup(req))
-		return; /* answered from the cache */
-	fetch_to_origin(req);
+		return; /* answered from the cache, or waiting on a fill */
+	ec_pipeline__fetch(req);
+}
+
+void ec_pipeline__restart(struct ec_req *req)
+{
+	EC_CHECK_MAGIC(req, EC_REQ_MAGIC);
+	if (ec_cache_lookup(req))
+		return;
+	ec_pipeline__fetch(req);
 }
 
 /* --- fetch callbacks ---------------------------------------------------------- */
@@ -185,17 +193,15 @@ static void p_done(void *owner, struct ec_fetch *f)
 		req->cache.refetch = false;
 		req->cache.swallow = false;
 		req->cache.off = 0;
-		fetch_to_origin(req);
+		ec_pipeline__fetch(req);
 		return;
 	}
 	if (!req->resp_done)
 		req->ops->resp_end(req);
 }
 
-static void p_error(void *owner, struct ec_fetch *f, enum ec_fetch_err err, bool head_seen)
+void ec_pipeline__fetch_error(struct ec_req *req, enum ec_fetch_err err)
 {
-	struct ec_req *req = req_of(owner);
-	req->fetch = NULL;
 	ec_cache_on_error(req);
 	if (req->reason == NULL)
 		req->reason = ec_fetch_err_token(err);
@@ -203,14 +209,23 @@ static void p_error(void *owner, struct ec_fetch *f, enum ec_fetch_err err, bool
 		return;
 	if (!req->resp_started) {
 		if (err == EC_FETCH_E_CLIENT_BODY && req->body_error == 413) {
-			ec_pipeline_respond_error(req, 413, "request body over the configured limit", true);
+			ec_pipeline_respond_error(req, 413, "request body over the configured limit",
+						  true);
 			return;
 		}
 		bool close = err == EC_FETCH_E_CLIENT_BODY;
-		ec_pipeline_respond_error(req, ec_fetch_err_status(err), ec_fetch_err_text(err), close);
+		ec_pipeline_respond_error(req, ec_fetch_err_status(err), ec_fetch_err_text(err),
+					  close);
 		return;
 	}
 	req->ops->resp_abort(req);
+}
+
+static void p_error(void *owner, struct ec_fetch *f, enum ec_fetch_err err, bool head_seen)
+{
+	struct ec_req *req = req_of(owner);
+	req->fetch = NULL;
+	ec_pipeline__fetch_error(req, err);
 }
 
 static long p_body_pull(void *owner, struct evbuffer *dst, size_t max, bool *done)
@@ -239,7 +254,9 @@ void ec_pipeline_body_ready(struct ec_req *req)
 void ec_pipeline_resp_drained(struct ec_req *req)
 {
 	EC_CHECK_MAGIC(req, EC_REQ_MAGIC);
-	if (req->fetch)
+	if (req->cache.reader.fill)
+		ec_fill_reader_drained(req);
+	else if (req->fetch)
 		ec_fetch_resume(req->fetch);
 }
 
@@ -247,6 +264,8 @@ void ec_pipeline_client_gone(struct ec_req *req)
 {
 	EC_CHECK_MAGIC(req, EC_REQ_MAGIC);
 	req->client_gone = true;
+	/* A fill goes on without this reader (for the others and the store). */
+	ec_fill_reader_detach(req);
 	if (req->fetch)
 		ec_fetch_cancel(&req->fetch);
 }
@@ -257,6 +276,7 @@ void ec_pipeline_finish(struct ec_req *req)
 {
 	EC_CHECK_MAGIC(req, EC_REQ_MAGIC);
 	struct ec_worker *w = req->wrk;
+	ec_fill_reader_detach(req);
 	if (req->fetch)
 		ec_fetch_cancel(&req->fetch);
 	if (req->cache_log == NULL)

@@ -13,6 +13,7 @@
 #ifndef EC_PIPELINE_H
 #define EC_PIPELINE_H
 
+#include "origin.h"
 #include "req.h"
 
 /* A complete request head is in `req`: route it, answer it. */
@@ -47,5 +48,15 @@ void ec_pipeline_client_gone(struct ec_req *req);
  * Called exactly once per request, by the transport.
  */
 void ec_pipeline_finish(struct ec_req *req);
+
+/* For the cache's coalescing (fill.c): */
+/* the first backend to try for req (the route step) */
+unsigned ec_pipeline__route(struct ec_req *req);
+/* fetch for req from the origin, owned by req (no coalescing) */
+void ec_pipeline__fetch(struct ec_req *req);
+/* run the cache step again (a failed fill's waiter retries) */
+void ec_pipeline__restart(struct ec_req *req);
+/* an origin exchange for req failed: error page or broken response */
+void ec_pipeline__fetch_error(struct ec_req *req, enum ec_fetch_err err);
 
 #endif /* EC_PIPELINE_H */

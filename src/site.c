@@ -93,6 +93,7 @@ struct ec_site *ec_site_build(struct ec_config *conf, char *err, size_t errlen)
 	s->fconf.ntargets = nt;
 	s->fconf.heuristic_max = (int64_t)conf->heuristic_max;
 	s->fconf.default_ttl = (int64_t)conf->default_ttl;
+	s->fconf.stale_on_error = (int64_t)conf->grace;
 	return s;
 }
 

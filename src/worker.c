@@ -18,6 +18,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "fill.h"
 #include "h1_conn.h"
 #include "origin.h"
 #include "site.h"
@@ -118,7 +119,7 @@ void ec_worker__conn_del(struct ec_worker *w, struct ec_conn *c)
 
 void ec_worker__maybe_drained(struct ec_worker *w)
 {
-	if (w->draining && w->nconns == 0 && w->nfetches == 0)
+	if (w->draining && w->nconns == 0 && w->nfetches == 0 && w->fills == NULL)
 		event_base_loopexit(w->base, NULL);
 }
 
@@ -174,6 +175,32 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	EC_CHECK_MAGIC(w, EC_WORKER_MAGIC);
 	if (w->alog.len)
 		ec_alog_flush(&w->alog);
+}
+
+/* The worker whose loop runs on this thread (NULL on others). */
+static __thread struct ec_worker *tl_worker;
+
+void ec_worker__wake_signal(struct ec_worker *w)
+{
+	if (tl_worker == w) {
+		event_active(w->ev_wake, EV_TIMEOUT, 1);
+		return;
+	}
+	uint64_t one = 1;
+	ssize_t r = write(w->wake_fd, &one, sizeof(one));
+	(void)r;
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct ec_worker *w = arg;
+	EC_CHECK_MAGIC(w, EC_WORKER_MAGIC);
+	if (fd >= 0) {
+		uint64_t v;
+		ssize_t r = read(fd, &v, sizeof(v));
+		(void)r;
+	}
+	ec_fill__worker_wake(w);
 }
 
 static void start_drain(struct ec_worker *w)
@@ -252,9 +279,11 @@ struct ec_worker *ec_worker_new(unsigned id, struct ec_site *site, const int *li
 	w->id = id;
 	pthread_mutex_init(&w->cmd_lock, NULL);
 	w->cmd_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	pthread_mutex_init(&w->wake_lock, NULL);
 	w->rr = id; /* spread the round-robin starting points */
 	struct event_config *ecfg = event_config_new();
-	if (ecfg == NULL || w->cmd_fd < 0)
+	if (ecfg == NULL || w->cmd_fd < 0 || w->wake_fd < 0)
 		goto fail;
 	event_config_set_flag(ecfg, EVENT_BASE_FLAG_NOLOCK);
 	w->base = event_base_new_with_config(ecfg);
@@ -279,6 +308,9 @@ struct ec_worker *ec_worker_new(unsigned id, struct ec_site *site, const int *li
 	w->accepting = true;
 	w->ev_cmd = event_new(w->base, w->cmd_fd, EV_READ | EV_PERSIST, on_cmd, w);
 	w->ev_tick = event_new(w->base, -1, EV_PERSIST, on_tick, w);
+	w->ev_wake = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, on_wake, w);
+	if (w->ev_wake == NULL || event_add(w->ev_wake, NULL) != 0)
+		goto fail;
 	struct timeval sec = {1, 0};
 	if (w->ev_cmd == NULL || w->ev_tick == NULL || event_add(w->ev_cmd, NULL) != 0 ||
 	    event_add(w->ev_tick, &sec) != 0)
@@ -298,6 +330,10 @@ fail:
 		event_free(w->ev_cmd);
 	if (w->ev_tick)
 		event_free(w->ev_tick);
+	if (w->ev_wake)
+		event_free(w->ev_wake);
+	if (w->wake_fd >= 0)
+		close(w->wake_fd);
 	if (w->scratch)
 		evbuffer_free(w->scratch);
 	if (w->base)
@@ -314,10 +350,12 @@ static void *worker_main(void *arg)
 {
 	struct ec_worker *w = arg;
 	EC_CHECK_MAGIC(w, EC_WORKER_MAGIC);
+	tl_worker = w;
 	event_base_dispatch(w->base);
 	/* Leaving: whatever is still open (drain deadline passed) is cut. */
 	while (w->conns)
 		ec_h1_conn_kill(w->conns);
+	ec_fill__worker_exit(w);
 	ec_origin_pools_free(w);
 	if (w->alog.len)
 		ec_alog_flush(&w->alog);
@@ -347,6 +385,9 @@ void ec_worker_join_free(struct ec_worker **wp)
 	free(w->listen_fds);
 	event_free(w->ev_cmd);
 	event_free(w->ev_tick);
+	event_free(w->ev_wake);
+	close(w->wake_fd);
+	pthread_mutex_destroy(&w->wake_lock);
 	evbuffer_free(w->scratch);
 	event_base_free(w->base);
 	close(w->cmd_fd);

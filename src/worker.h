@@ -24,6 +24,9 @@ struct ec_site;
 struct ec_conn;
 struct ec_pool;
 struct ec_store;
+struct ec_reader;
+struct ec_fill;
+struct ec_predict;
 
 #define EC_WORKER_MAGIC 0x574b5231u
 
@@ -83,6 +86,15 @@ struct ec_worker {
 
 	int exited; /* set (atomically) when the thread's loop has ended */
 
+	/* coalescing (fill.c): readers to pump, queued by any thread */
+	pthread_mutex_t wake_lock;
+	struct ec_reader *wake_head, *wake_tail;
+	bool wake_signalled;
+	int wake_fd; /* eventfd other threads write to */
+	struct event *ev_wake;
+	struct ec_fill *fills; /* fills whose fetch runs here (this thread only) */
+	struct ec_predict *predict; /* the cacheability predictor, shared */
+
 	struct ec_stats stats;
 	struct ec_alog_buf alog;
 };
@@ -111,6 +123,9 @@ struct ec_str ec_worker_date(struct ec_worker *w);
 /* Connection bookkeeping for h1_conn.c. */
 void ec_worker__conn_add(struct ec_worker *w, struct ec_conn *c);
 void ec_worker__conn_del(struct ec_worker *w, struct ec_conn *c);
+/* Wakes w's loop to pump its queued readers (any thread; fill.c). */
+void ec_worker__wake_signal(struct ec_worker *w);
+
 /* Called when a connection or fetch ends while draining: exits the loop when idle. */
 void ec_worker__maybe_drained(struct ec_worker *w);
 

@@ -29,4 +29,8 @@ X(origin_timeouts,         counter, "origin first-byte or between-bytes timeouts
 X(origin_errors,           counter, "origin responses that were malformed or cut short")
 X(origin_retries,          counter, "origin requests retried on a fresh connection")
 X(origin_bytes,            counter, "response body bytes received from origins")
+X(cache_fills,             counter, "origin fetches that fill the cache for coalesced requests")
+X(cache_coalesced,         counter, "requests that waited on another request's fetch")
+X(cache_swr_served,        counter, "stale responses served while a background refresh ran")
+X(stale_error_served,      counter, "origin failures answered with a stale response")
 /* clang-format on */

@@ -200,7 +200,11 @@ static const char *all_keys_yaml = "listen: ['127.0.0.1:81', '[::1]:82']\n"     
                                    "  key_host: no\n"                            /* 44 */
                                    "  key_query: sort\n"                         /* 45 */
                                    "  key_ignore_params: utm_source,fbclid\n"    /* 46 */
-                                   "  targeted: CDN-Cache-Control\n";            /* 47 */
+                                   "  targeted: CDN-Cache-Control\n"             /* 47 */
+                                   "  lock_timeout: 3s\n"                        /* 48 */
+                                   "  wait_timeout: 4s\n"                        /* 49 */
+                                   "  grace: 1m\n"                               /* 50 */
+                                   "  hit_for_miss_ttl: 30s\n";                  /* 51 */
 
 START_TEST(test_yaml_every_key)
 {
@@ -268,6 +272,10 @@ START_TEST(test_yaml_every_key)
 	ck_assert_str_eq(c->key_query, "sort");
 	ck_assert_str_eq(c->key_ignore_params, "utm_source,fbclid");
 	ck_assert_str_eq(c->targeted, "CDN-Cache-Control");
+	ck_assert_double_eq(c->lock_timeout, 3);
+	ck_assert_double_eq(c->wait_timeout, 4);
+	ck_assert_double_eq(c->grace, 60);
+	ck_assert_double_eq(c->hit_for_miss_ttl, 30);
 
 	/* every key has its line */
 	static const struct {
