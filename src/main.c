@@ -30,7 +30,9 @@
 #include "site.h"
 #include "fill.h"
 #include "policy/predict.h"
+#include "storage/ec_disk.h"
 #include "storage/ec_store.h"
+#include "tiers.h"
 #include "worker.h"
 
 static struct {
@@ -39,6 +41,8 @@ static struct {
 	struct ec_config *conf;
 	struct ec_site *site;
 	struct ec_store *store;
+	struct ec_disk *disk;
+	struct ec_hdrcodec *codec;
 	struct ec_predict *predict;
 	unsigned nworkers;
 	struct ec_worker **workers;
@@ -187,6 +191,13 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	    old->max_object_size != nc->max_object_size)
 		ec_log_warn("reload: memory, cache.eviction and cache.max_object_size apply at the "
 			    "next restart");
+	if (strcmp(old->disk_dir, nc->disk_dir) != 0 || old->disk_size != nc->disk_size ||
+	    strcmp(old->disk_sync, nc->disk_sync) != 0 ||
+	    old->disk_sync_interval != nc->disk_sync_interval ||
+	    old->disk_high_watermark != nc->disk_high_watermark ||
+	    old->disk_low_watermark != nc->disk_low_watermark ||
+	    old->disk_batch_delay != nc->disk_batch_delay)
+		ec_log_warn("reload: the disk tier's settings apply at the next restart");
 	if (strcmp(old->access_log, nc->access_log) != 0 || strcmp(old->error_log, nc->error_log) != 0)
 		ec_log_warn("reload: log paths apply at the next restart (SIGUSR1 reopens them)");
 	for (unsigned i = 0; i < M.nworkers; i++)
@@ -299,6 +310,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* The disk tier: when it cannot be used, the reason is logged and the
+	 * daemon runs memory-only. */
+	M.disk = ec_tiers_open_disk(c, &M.codec);
+
 	M.predict = ec_predict_new(65536, (int64_t)c->hit_for_miss_ttl);
 	if (M.predict == NULL || ec_fill_init() != 0) {
 		fprintf(stderr, "edgecache: out of memory\n");
@@ -321,6 +336,7 @@ int main(int argc, char **argv)
 		M.workers[i] = ec_worker_new(i, M.site, &fds[i * c->nlisten], c->nlisten);
 		if (M.workers[i] != NULL) {
 			M.workers[i]->store = M.store;
+			M.workers[i]->disk = M.disk;
 			M.workers[i]->predict = M.predict;
 		}
 		if (M.workers[i] == NULL || ec_worker_start(M.workers[i]) != 0) {
@@ -353,6 +369,8 @@ int main(int argc, char **argv)
 		event_free(M.ev_drain_check);
 	event_base_free(M.base);
 	free(M.workers);
+	ec_disk_close(&M.disk); /* applies what is queued, syncs */
+	ec_hdrcodec_free(&M.codec);
 	ec_store_free(&M.store);
 	ec_predict_free(&M.predict);
 	ec_fill_fini();
