@@ -505,7 +505,7 @@ static void queue_purge(struct ec_disk *d, enum ec_disk_op op, unsigned flags,
 	if (it == NULL || pd == NULL) {
 		free(it);
 		free(pd);
-		ec_disk__log_limited(d, 2, EC_DISK_LOG_ERR, "disk: %s: out of memory queueing a "
+		ec_disk__log_limited(d, 5, EC_DISK_LOG_ERR, "disk: %s: out of memory queueing a "
 							    "purge",
 				     d->dir);
 		return;

@@ -171,7 +171,7 @@ struct ec_disk {
 	bool dirty; /* commits since the last sync */
 	uint64_t ticks; /* writes that only advance the transaction id (make_room) */
 	unsigned qflush; /* FLUSH items queued (qlock): the batch commits at once */
-	_Atomic double last_log[4]; /* rate limiting, racy by design */
+	_Atomic double last_log[6]; /* rate limiting, racy by design */
 
 	_Atomic int state;
 	_Atomic uint64_t qbytes, qitems;
@@ -186,7 +186,8 @@ struct ec_disk {
 /* disk.c */
 void ec_disk__log(struct ec_disk *d, enum ec_disk_log_level lvl, const char *fmt, ...)
 	EC_PRINTF(3, 4);
-/* Logs at most once per 10 s per slot (0..3); the rest are counted only. */
+/* Logs at most once per 10 s per slot (0 LMDB errors, 1 queue full, 2 eviction,
+ * 3 corruption, 4 map full, 5 dropped writes); the rest are counted only. */
 void ec_disk__log_limited(struct ec_disk *d, unsigned slot, enum ec_disk_log_level lvl,
 			  const char *fmt, ...) EC_PRINTF(4, 5);
 /* An LMDB error in a read or write: turns the tier off when it means damage. */

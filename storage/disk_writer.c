@@ -648,13 +648,17 @@ static int commit_batch(struct ec_disk *d, struct batch *b, bool last)
 	int rc = attempt(d, b, false);
 	if (is_full(rc)) {
 		EC_DISK_ADD(d, map_full, 1);
+		ec_disk__log_limited(d, 4, EC_DISK_LOG_WARN,
+				     "disk: %s: map full (%s): evicting the least recently used "
+				     "and retrying",
+				     d->dir, mdb_strerror(rc));
 		make_room(d, b);
 		rc = attempt(d, b, false);
 	}
 	bool skipped = false;
 	if (is_full(rc) && last) {
 		EC_DISK_ADD(d, map_full, 1);
-		ec_disk__log_limited(d, 2, EC_DISK_LOG_WARN,
+		ec_disk__log_limited(d, 5, EC_DISK_LOG_WARN,
 				     "disk: %s: map full even after eviction: %zu objects not "
 				     "stored",
 				     d->dir, b->nputs);
