@@ -163,7 +163,7 @@ int main(int argc, char **argv)
 	}
 	printf("corpus: %zu heads, %llu bytes of HTTP/1.1 wire heads (%.1f a head); zstd level "
 	       "%d; best of %d\n\n",
-	       c.n, (unsigned long long)wire, (double)wire / (double)c.n, level ? level : 19,
+	       c.n, (unsigned long long)wire, (double)wire / (double)c.n, level ? level : 9,
 	       rounds);
 	printf("| shape  | dictionary | raw B/blk | enc B/blk | / wire | ratio   | enc us   | dec us "
 	       "  |\n|---|---|--:|--:|--:|--:|--:|--:|\n");
