@@ -20,13 +20,13 @@
 /* Bump when struct ec_cmeta or struct ec_fresh_meta change layout. */
 #define CMETA_DISK_VERSION 1
 _Static_assert(sizeof(struct ec_cmeta) == 56 && sizeof(struct ec_fresh_meta) == 48,
-	       "struct ec_cmeta changed: bump CMETA_DISK_VERSION and fix this assertion");
+               "struct ec_cmeta changed: bump CMETA_DISK_VERSION and fix this assertion");
 
 #define TOUCH_EVERY 64 /* memory hits per disk touch */
-#define MAX_TAGS 32
+#define MAX_TAGS    32
 
 enum ec_lookup_rc ec_tiers_lookup(struct ec_worker *w, const struct ec_lookup *lk,
-				  struct ec_obj **objp, bool *from_disk)
+                                  struct ec_obj **objp, bool *from_disk)
 {
 	*from_disk = false;
 	enum ec_lookup_rc rc = ec_store_lookup(w->store, lk, objp);
@@ -36,7 +36,7 @@ enum ec_lookup_rc ec_tiers_lookup(struct ec_worker *w, const struct ec_lookup *l
 	enum ec_lookup_rc drc = ec_disk_lookup(w->disk, lk, &o);
 	if (drc != EC_LOOKUP_HIT)
 		return rc == EC_LOOKUP_VARY_MISS || drc == EC_LOOKUP_VARY_MISS ? EC_LOOKUP_VARY_MISS
-									       : EC_LOOKUP_MISS;
+		                                                               : EC_LOOKUP_MISS;
 	/* The memory lookup that missed has counted the access in the sketch:
 	 * admission compares it with the victims'. */
 	ec_store_insert(w->store, o);
@@ -130,19 +130,19 @@ struct ec_disk *ec_tiers_open_disk(const struct ec_config *c, struct ec_hdrcodec
 	struct ec_hdrcodec *codec = ec_hdrcodec_new(0);
 	uint32_t id;
 	const char *why = "out of memory";
-	if (codec == NULL || ec_hdrcodec_add_dict(codec, ec_hdrcodec_default_dict,
-						  ec_hdrcodec_default_dict_len, true, &id,
-						  &why) != 0) {
+	if (codec == NULL ||
+	    ec_hdrcodec_add_dict(codec, ec_hdrcodec_default_dict, ec_hdrcodec_default_dict_len,
+	                         true, &id, &why) != 0) {
 		ec_log_err("disk: the header dictionary: %s; the disk tier is OFF, running "
-			   "memory-only",
-			   why);
+		           "memory-only",
+		           why);
 		ec_hdrcodec_free(&codec);
 		return NULL;
 	}
 	struct ec_disk_config dc;
 	ec_disk_config_default(&dc, c->disk_dir, c->disk_size);
-	dc.sync = strcmp(c->disk_sync, "periodic") == 0 ? EC_DISK_SYNC_PERIODIC
-							: EC_DISK_SYNC_COMMIT;
+	dc.sync =
+	        strcmp(c->disk_sync, "periodic") == 0 ? EC_DISK_SYNC_PERIODIC : EC_DISK_SYNC_COMMIT;
 	dc.sync_interval = c->disk_sync_interval;
 	dc.high_pct = c->disk_high_watermark;
 	dc.low_pct = c->disk_low_watermark;

@@ -32,7 +32,7 @@ struct ec_hdrcodec;
  * ec_store_lookup.
  */
 enum ec_lookup_rc ec_tiers_lookup(struct ec_worker *w, const struct ec_lookup *lk,
-				  struct ec_obj **objp, bool *from_disk);
+                                  struct ec_obj **objp, bool *from_disk);
 
 /* A memory hit served: touches the disk copy now and then (1 hit in 64). */
 void ec_tiers_hit(struct ec_worker *w, const struct ec_obj *obj, int64_t now);

@@ -56,7 +56,7 @@ double ec_disk__now(void)
 }
 
 void ec_disk__log_limited(struct ec_disk *d, unsigned slot, enum ec_disk_log_level lvl,
-			  const char *fmt, ...)
+                          const char *fmt, ...)
 {
 	/* Racy across threads by design: at worst two lines instead of one. */
 	double now = ec_disk__now();
@@ -78,13 +78,13 @@ void ec_disk__mdb_error(struct ec_disk *d, const char *what, int rc)
 		int old = atomic_exchange(&d->state, EC_DISK_OFF);
 		if (old != EC_DISK_OFF)
 			ec_disk__log(d, EC_DISK_LOG_ERR,
-				     "disk: %s: %s: %s; the disk tier is OFF, running memory-only "
-				     "(move the directory away and restart to start afresh)",
-				     d->dir, what, mdb_strerror(rc));
+			             "disk: %s: %s: %s; the disk tier is OFF, running memory-only "
+			             "(move the directory away and restart to start afresh)",
+			             d->dir, what, mdb_strerror(rc));
 		return;
 	}
 	ec_disk__log_limited(d, 0, EC_DISK_LOG_ERR, "disk: %s: %s: %s", d->dir, what,
-			     mdb_strerror(rc));
+	                     mdb_strerror(rc));
 }
 
 const char *ec_disk_sync_str(enum ec_disk_sync s)
@@ -170,7 +170,7 @@ static int check_format(struct ec_disk *d, MDB_txn *txn, char *err, size_t errle
 		rc = mdb_put(txn, d->dbi_info, &k, &v, 0);
 		if (rc != 0)
 			return fail(err, errlen, d->dir, "writing the format record: %s",
-				    mdb_strerror(rc));
+			            mdb_strerror(rc));
 		return 0;
 	}
 	if (rc != 0)
@@ -179,12 +179,12 @@ static int check_format(struct ec_disk *d, MDB_txn *txn, char *err, size_t errle
 	if (v.mv_size != sizeof(want) || memcmp(p, want, 16) != 0)
 		return fail(err, errlen, d->dir, "not an edgecache disk tier (bad format record)");
 	unsigned ver = (unsigned)p[16] | (unsigned)p[17] << 8 | (unsigned)p[18] << 16 |
-		       (unsigned)p[19] << 24;
+	               (unsigned)p[19] << 24;
 	if (ver != EC_DISK_FORMAT)
 		return fail(err, errlen, d->dir,
-			    "stored format version %u, this build reads version %u (move the "
-			    "directory away to start afresh)",
-			    ver, (unsigned)EC_DISK_FORMAT);
+		            "stored format version %u, this build reads version %u (move the "
+		            "directory away to start afresh)",
+		            ver, (unsigned)EC_DISK_FORMAT);
 	return 0;
 }
 
@@ -204,7 +204,7 @@ static int open_env(struct ec_disk *d, char *err, size_t errlen)
 	rc = mdb_env_open(d->env, d->dir, flags, 0640);
 	if (rc != 0)
 		return fail(err, errlen, d->dir, "cannot open the LMDB environment: %s",
-			    mdb_strerror(rc));
+		            mdb_strerror(rc));
 	int dead = 0;
 	mdb_reader_check(d->env, &dead);
 	MDB_envinfo info;
@@ -217,7 +217,7 @@ static int open_env(struct ec_disk *d, char *err, size_t errlen)
 	d->inline_max = (((d->psize - 16) / 2) & ~(size_t)1) - 2 - 8 - EC_DISK_OKEY;
 	if (mdb_env_get_maxkeysize(d->env) < EC_DISK_KEYIDX_MAX + 16)
 		return fail(err, errlen, d->dir, "LMDB built with keys shorter than %d bytes",
-			    EC_DISK_KEYIDX_MAX + 16);
+		            EC_DISK_KEYIDX_MAX + 16);
 
 	MDB_txn *txn;
 	rc = mdb_txn_begin(d->env, NULL, 0, &txn);
@@ -228,19 +228,16 @@ static int open_env(struct ec_disk *d, char *err, size_t errlen)
 		unsigned flags;
 		MDB_dbi *dbi;
 	} dbs[] = {
-		{"info", 0, &d->dbi_info},
-		{"objects", 0, &d->dbi_obj},
-		{"chunks", 0, &d->dbi_chunk},
-		{"keys", MDB_DUPSORT, &d->dbi_key},
-		{"tags", MDB_DUPSORT, &d->dbi_tag},
-		{"atime", 0, &d->dbi_atime},
+	        {"info", 0, &d->dbi_info},          {"objects", 0, &d->dbi_obj},
+	        {"chunks", 0, &d->dbi_chunk},       {"keys", MDB_DUPSORT, &d->dbi_key},
+	        {"tags", MDB_DUPSORT, &d->dbi_tag}, {"atime", 0, &d->dbi_atime},
 	};
 	for (size_t i = 0; i < EC_ARRAY_LEN(dbs); i++) {
 		rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | MDB_CREATE, dbs[i].dbi);
 		if (rc != 0) {
 			mdb_txn_abort(txn);
 			return fail(err, errlen, d->dir, "sub-database %s: %s", dbs[i].name,
-				    mdb_strerror(rc));
+			            mdb_strerror(rc));
 		}
 	}
 	if (check_format(d, txn, err, errlen) != 0) {
@@ -266,7 +263,7 @@ static int open_env(struct ec_disk *d, char *err, size_t errlen)
 		return fail(err, errlen, d->dir, "mdb_txn_commit: %s", mdb_strerror(rc));
 	if (dead)
 		ec_disk__log(d, EC_DISK_LOG_INFO, "disk: %s: cleared %d stale reader slots", d->dir,
-			     dead);
+		             dead);
 	return 0;
 }
 
@@ -340,10 +337,10 @@ struct ec_disk *ec_disk_open(const struct ec_disk_config *cfg, char *err, size_t
 		goto bad;
 	}
 	ec_disk__log(d, EC_DISK_LOG_INFO,
-		     "disk: %s: %llu objects, %.1f MiB used of %.1f MiB, format %d, sync %s",
-		     d->dir, (unsigned long long)d->objects, (double)d->used_bytes / 1048576.0,
-		     (double)d->cfg.map_size / 1048576.0, EC_DISK_FORMAT,
-		     ec_disk_sync_str(d->cfg.sync));
+	             "disk: %s: %llu objects, %.1f MiB used of %.1f MiB, format %d, sync %s",
+	             d->dir, (unsigned long long)d->objects, (double)d->used_bytes / 1048576.0,
+	             (double)d->cfg.map_size / 1048576.0, EC_DISK_FORMAT,
+	             ec_disk_sync_str(d->cfg.sync));
 	return d;
 bad:
 	destroy(d);
@@ -365,7 +362,7 @@ void ec_disk_close(struct ec_disk **dp)
 	if (atomic_load(&d->state) != EC_DISK_OFF)
 		mdb_env_sync(d->env, 1);
 	ec_disk__log(d, EC_DISK_LOG_INFO, "disk: %s: closed: %llu objects, %.1f MiB used", d->dir,
-		     (unsigned long long)d->objects, (double)d->used_bytes / 1048576.0);
+	             (unsigned long long)d->objects, (double)d->used_bytes / 1048576.0);
 	destroy(d);
 }
 
@@ -402,7 +399,7 @@ static bool writable(struct ec_disk *d)
 }
 
 enum ec_disk_put_rc ec_disk_put(struct ec_disk *d, struct ec_obj *obj, const struct ec_str *tags,
-				size_t ntags, int64_t now)
+                                size_t ntags, int64_t now)
 {
 	EC_CHECK_MAGIC(d, EC_DISK_MAGIC);
 	EC_ASSERT(ec_obj_is_complete(obj));
@@ -442,15 +439,15 @@ enum ec_disk_put_rc ec_disk_put(struct ec_disk *d, struct ec_obj *obj, const str
 	it->qbytes = (size_t)body + ec_obj_headers(obj).len + ec_obj_key(obj).len + tlen;
 	pthread_mutex_lock(&d->qlock);
 	if (atomic_load_explicit(&d->qbytes, memory_order_relaxed) + it->qbytes >
-		    d->cfg.queue_bytes ||
+	            d->cfg.queue_bytes ||
 	    d->stopping) {
 		pthread_mutex_unlock(&d->qlock);
 		free(it);
 		EC_DISK_ADD(d, puts_dropped, 1);
 		ec_disk__log_limited(d, 1, EC_DISK_LOG_WARN,
-				     "disk: %s: the writer is behind (queue full): objects are "
-				     "not being stored on disk",
-				     d->dir);
+		                     "disk: %s: the writer is behind (queue full): objects are "
+		                     "not being stored on disk",
+		                     d->dir);
 		return EC_DISK_PUT_BUSY;
 	}
 	ec_obj_ref(obj);
@@ -469,8 +466,7 @@ static void obj_okey(const struct ec_obj *obj, unsigned char okey[EC_DISK_OKEY])
 void ec_disk_touch(struct ec_disk *d, const struct ec_obj *obj, int64_t now)
 {
 	EC_CHECK_MAGIC(d, EC_DISK_MAGIC);
-	if (!writable(d) ||
-	    atomic_load_explicit(&d->qitems, memory_order_relaxed) > TOUCH_MAX_Q)
+	if (!writable(d) || atomic_load_explicit(&d->qitems, memory_order_relaxed) > TOUCH_MAX_Q)
 		return;
 	struct ec_disk_item *it = item_new(EC_DOP_TOUCH, 0);
 	if (it == NULL)
@@ -493,7 +489,7 @@ void ec_disk_touch(struct ec_disk *d, const struct ec_obj *obj, int64_t now)
  * of memory) still bumps the epoch, so no lookup in flight re-admits.
  */
 static void queue_purge(struct ec_disk *d, enum ec_disk_op op, unsigned flags,
-			struct ec_hash128 hash, const unsigned char *okey, struct ec_str s)
+                        struct ec_hash128 hash, const unsigned char *okey, struct ec_str s)
 {
 	EC_CHECK_MAGIC(d, EC_DISK_MAGIC);
 	atomic_fetch_add(&d->purge_epoch, 1);
@@ -505,9 +501,10 @@ static void queue_purge(struct ec_disk *d, enum ec_disk_op op, unsigned flags,
 	if (it == NULL || pd == NULL) {
 		free(it);
 		free(pd);
-		ec_disk__log_limited(d, 5, EC_DISK_LOG_ERR, "disk: %s: out of memory queueing a "
-							    "purge",
-				     d->dir);
+		ec_disk__log_limited(d, 5, EC_DISK_LOG_ERR,
+		                     "disk: %s: out of memory queueing a "
+		                     "purge",
+		                     d->dir);
 		return;
 	}
 	it->flags = flags;
@@ -557,7 +554,7 @@ void ec_disk_purge_tag(struct ec_disk *d, struct ec_str tag, unsigned flags)
 	if (tag.len == 0)
 		return;
 	queue_purge(d, EC_DOP_TAG, flags, none, NULL,
-		    ec_str_make(tag.p, EC_MIN(tag.len, EC_DISK_KEYIDX_MAX)));
+	            ec_str_make(tag.p, EC_MIN(tag.len, EC_DISK_KEYIDX_MAX)));
 }
 
 uint64_t ec_disk_flush(struct ec_disk *d)
@@ -611,7 +608,7 @@ static bool pending_hides(struct ec_disk *d, const struct ec_disk_rec *r, struct
 
 /* Builds an object from a decoded record, without its body. NULL: see *why. */
 static struct ec_obj *obj_from_rec(struct ec_disk *d, const struct ec_disk_rec *r,
-				   const struct ec_key *key, const char **why)
+                                   const struct ec_key *key, const char **why)
 {
 	size_t raw_len;
 	uint32_t did;
@@ -621,11 +618,11 @@ static struct ec_obj *obj_from_rec(struct ec_disk *d, const struct ec_disk_rec *
 		return NULL;
 	}
 	struct ec_obj_init init = {
-		.key = key,
-		.vkey = r->vkey.len ? r->vkey.p : NULL,
-		.vkey_len = r->vkey.len,
-		.meta_len = r->meta.len,
-		.body_hint = r->body_len,
+	        .key = key,
+	        .vkey = r->vkey.len ? r->vkey.p : NULL,
+	        .vkey_len = r->vkey.len,
+	        .meta_len = r->meta.len,
+	        .body_hint = r->body_len,
 	};
 	struct ec_obj *o = ec_obj_new(&init);
 	if (o == NULL) {
@@ -636,7 +633,7 @@ static struct ec_obj *obj_from_rec(struct ec_disk *d, const struct ec_disk_rec *
 	char *buf = raw_len <= sizeof(stackbuf) ? stackbuf : malloc(raw_len);
 	size_t n = 0;
 	hrc = buf ? ec_hdrcodec_decode(d->cfg.codec, r->hdr.p, r->hdr.len, buf, raw_len, &n)
-		  : EC_HDRC_NOMEM;
+	          : EC_HDRC_NOMEM;
 	if (hrc != EC_HDRC_OK || ec_obj_set_headers(o, buf, n) != 0) {
 		*why = hrc != EC_HDRC_OK ? ec_hdrcodec_rc_str(hrc) : "out of memory";
 		if (buf != stackbuf)
@@ -653,8 +650,8 @@ static struct ec_obj *obj_from_rec(struct ec_disk *d, const struct ec_disk_rec *
 }
 
 /* Copies the body; 0, or -1 with *why (the object is then unusable). */
-static int copy_body(struct ec_disk *d, MDB_txn *txn, const struct ec_disk_rec *r,
-		     struct ec_obj *o, const char **why, int *mdb_rc)
+static int copy_body(struct ec_disk *d, MDB_txn *txn, const struct ec_disk_rec *r, struct ec_obj *o,
+                     const char **why, int *mdb_rc)
 {
 	if (r->flags & EC_DISK_RECF_INLINE) {
 		if (r->body_len && ec_obj_append(o, r->body.p, r->body.len) != 0) {
@@ -681,7 +678,8 @@ static int copy_body(struct ec_disk *d, MDB_txn *txn, const struct ec_disk_rec *
 		const void *data;
 		size_t dl;
 		ec_disk__ckey(r->id, i, ck);
-		if (rc != 0 || k.mv_size != EC_DISK_CKEY || memcmp(k.mv_data, ck, EC_DISK_CKEY) != 0) {
+		if (rc != 0 || k.mv_size != EC_DISK_CKEY ||
+		    memcmp(k.mv_data, ck, EC_DISK_CKEY) != 0) {
 			if (rc != 0 && rc != MDB_NOTFOUND)
 				*mdb_rc = rc;
 			*why = "missing chunk";
@@ -725,7 +723,7 @@ static void drop_record(struct ec_disk *d, const unsigned char *okey)
 }
 
 enum ec_lookup_rc ec_disk_lookup(struct ec_disk *d, const struct ec_lookup *req,
-				 struct ec_obj **objp)
+                                 struct ec_obj **objp)
 {
 	EC_CHECK_MAGIC(d, EC_DISK_MAGIC);
 	*objp = NULL;
@@ -767,9 +765,9 @@ enum ec_lookup_rc ec_disk_lookup(struct ec_disk *d, const struct ec_lookup *req,
 			if (strcmp(why, "other meta version") != 0) {
 				EC_DISK_ADD(d, corrupt, 1);
 				ec_disk__log_limited(d, 3, EC_DISK_LOG_ERR,
-						     "disk: %s: bad record for " EC_STR_FMT
-						     ": %s (deleted)",
-						     d->dir, EC_STR_ARG(want), why);
+				                     "disk: %s: bad record for " EC_STR_FMT
+				                     ": %s (deleted)",
+				                     d->dir, EC_STR_ARG(want), why);
 			}
 			drop_record(d, k.mv_data);
 			continue;
@@ -780,9 +778,9 @@ enum ec_lookup_rc ec_disk_lookup(struct ec_disk *d, const struct ec_lookup *req,
 		if (o == NULL) {
 			EC_DISK_ADD(d, corrupt, 1);
 			ec_disk__log_limited(d, 3, EC_DISK_LOG_ERR,
-					     "disk: %s: cannot read the headers of " EC_STR_FMT
-					     ": %s (deleted)",
-					     d->dir, EC_STR_ARG(want), why);
+			                     "disk: %s: cannot read the headers of " EC_STR_FMT
+			                     ": %s (deleted)",
+			                     d->dir, EC_STR_ARG(want), why);
 			drop_record(d, k.mv_data);
 			continue;
 		}
@@ -797,8 +795,8 @@ enum ec_lookup_rc ec_disk_lookup(struct ec_disk *d, const struct ec_lookup *req,
 				break;
 			EC_DISK_ADD(d, corrupt, 1);
 			ec_disk__log_limited(d, 3, EC_DISK_LOG_ERR,
-					     "disk: %s: bad body for " EC_STR_FMT ": %s (deleted)",
-					     d->dir, EC_STR_ARG(want), why);
+			                     "disk: %s: bad body for " EC_STR_FMT ": %s (deleted)",
+			                     d->dir, EC_STR_ARG(want), why);
 			drop_record(d, k.mv_data);
 			continue;
 		}
@@ -834,7 +832,7 @@ enum ec_lookup_rc ec_disk_lookup(struct ec_disk *d, const struct ec_lookup *req,
 /* --- listing --------------------------------------------------------------- */
 
 int ec_disk_list(struct ec_disk *d, struct ec_str prefix, size_t limit, ec_disk_iter_f *cb,
-		 void *arg)
+                 void *arg)
 {
 	EC_CHECK_MAGIC(d, EC_DISK_MAGIC);
 	if (atomic_load(&d->state) == EC_DISK_OFF)
@@ -846,7 +844,8 @@ int ec_disk_list(struct ec_disk *d, struct ec_str prefix, size_t limit, ec_disk_
 		ec_disk__mdb_error(d, "list", rc);
 		return -1;
 	}
-	if (mdb_cursor_open(txn, d->dbi_key, &kc) != 0 || mdb_cursor_open(txn, d->dbi_obj, &oc) != 0) {
+	if (mdb_cursor_open(txn, d->dbi_key, &kc) != 0 ||
+	    mdb_cursor_open(txn, d->dbi_obj, &oc) != 0) {
 		if (kc)
 			mdb_cursor_close(kc);
 		mdb_txn_abort(txn);
@@ -857,7 +856,8 @@ int ec_disk_list(struct ec_disk *d, struct ec_str prefix, size_t limit, ec_disk_
 	size_t n = 0;
 	int ret = 0;
 	MDB_cursor_op op = ip.len ? MDB_SET_RANGE : MDB_FIRST;
-	for (rc = mdb_cursor_get(kc, &k, &v, op); rc == 0; rc = mdb_cursor_get(kc, &k, &v, MDB_NEXT)) {
+	for (rc = mdb_cursor_get(kc, &k, &v, op); rc == 0;
+	     rc = mdb_cursor_get(kc, &k, &v, MDB_NEXT)) {
 		struct ec_str ks = ec_str_make(k.mv_data, k.mv_size);
 		if (!ec_str_has_prefix(ks, ip))
 			break;

@@ -39,9 +39,9 @@
 
 /* Object keys: [hash.hi BE 8][hash.lo BE 8][vid BE 8]; chunk keys: [id BE 8][index BE 4];
  * access-time keys: [atime BE 4][object key 24]. */
-#define EC_DISK_OKEY  24
-#define EC_DISK_CKEY  12
-#define EC_DISK_AKEY  28
+#define EC_DISK_OKEY       24
+#define EC_DISK_CKEY       12
+#define EC_DISK_AKEY       28
 #define EC_DISK_KEYIDX_MAX 400 /* bytes of a key string or tag kept in the index keys */
 
 #define EC_DISK_RECF_STALE  0x01u /* soft-purged */
@@ -72,7 +72,7 @@ struct ec_disk_rec {
 size_t ec_disk__rec_size(const struct ec_disk_rec *r, const struct ec_str *tags, size_t ntags);
 /* Encodes into out (ec_disk__rec_size bytes); returns the length. */
 size_t ec_disk__rec_encode(const struct ec_disk_rec *r, const struct ec_str *tags, size_t ntags,
-			   void *out);
+                           void *out);
 /*
  * Decodes and verifies (version, lengths, checksum, flags) a record. 0, or
  * -1 with *why naming the problem. Never reads outside p[0..len).
@@ -92,7 +92,7 @@ void ec_disk__chunk_seal(void *p, size_t len);
 void ec_disk__okey(struct ec_hash128 h, uint64_t vid, unsigned char out[EC_DISK_OKEY]);
 void ec_disk__ckey(uint64_t id, uint32_t idx, unsigned char out[EC_DISK_CKEY]);
 void ec_disk__akey(uint32_t atime, const unsigned char okey[EC_DISK_OKEY],
-		   unsigned char out[EC_DISK_AKEY]);
+                   unsigned char out[EC_DISK_AKEY]);
 struct ec_hash128 ec_disk__okey_hash(const unsigned char okey[EC_DISK_OKEY]);
 uint64_t ec_disk__vid(struct ec_str vkey);
 uint64_t ec_disk__be64(const unsigned char *p);
@@ -113,15 +113,15 @@ enum ec_disk_op {
 struct ec_disk_item {
 	struct ec_disk_item *next;
 	enum ec_disk_op op;
-	unsigned flags;       /* EC_PURGE_SOFT */
+	unsigned flags; /* EC_PURGE_SOFT */
 	uint64_t seq;
 	int64_t now;
-	size_t qbytes;        /* what it counts in queue_bytes */
-	struct ec_obj *obj;   /* PUT: a reference */
+	size_t qbytes;      /* what it counts in queue_bytes */
+	struct ec_obj *obj; /* PUT: a reference */
 	struct ec_hash128 hash;
 	unsigned char okey[EC_DISK_OKEY]; /* TOUCH, REMOVE */
-	struct ec_str str;    /* PREFIX, TAG: points into data[] */
-	size_t ntags;         /* PUT: tags in data[], u16 LE length + bytes each */
+	struct ec_str str;                /* PREFIX, TAG: points into data[] */
+	size_t ntags;                     /* PUT: tags in data[], u16 LE length + bytes each */
 	size_t data_len;
 	char data[];
 };
@@ -168,9 +168,9 @@ struct ec_disk {
 	/* writer only */
 	uint64_t next_id;
 	double last_sync;
-	bool dirty; /* commits since the last sync */
-	uint64_t ticks; /* writes that only advance the transaction id (make_room) */
-	unsigned qflush; /* FLUSH items queued (qlock): the batch commits at once */
+	bool dirty;                 /* commits since the last sync */
+	uint64_t ticks;             /* writes that only advance the transaction id (make_room) */
+	unsigned qflush;            /* FLUSH items queued (qlock): the batch commits at once */
 	_Atomic double last_log[6]; /* rate limiting, racy by design */
 
 	_Atomic int state;
@@ -185,11 +185,11 @@ struct ec_disk {
 
 /* disk.c */
 void ec_disk__log(struct ec_disk *d, enum ec_disk_log_level lvl, const char *fmt, ...)
-	EC_PRINTF(3, 4);
+        EC_PRINTF(3, 4);
 /* Logs at most once per 10 s per slot (0 LMDB errors, 1 queue full, 2 eviction,
  * 3 corruption, 4 map full, 5 dropped writes); the rest are counted only. */
 void ec_disk__log_limited(struct ec_disk *d, unsigned slot, enum ec_disk_log_level lvl,
-			  const char *fmt, ...) EC_PRINTF(4, 5);
+                          const char *fmt, ...) EC_PRINTF(4, 5);
 /* An LMDB error in a read or write: turns the tier off when it means damage. */
 void ec_disk__mdb_error(struct ec_disk *d, const char *what, int rc);
 double ec_disk__now(void);

@@ -100,7 +100,7 @@ static unsigned char *put_bytes(unsigned char *p, struct ec_str s)
 }
 
 size_t ec_disk__rec_encode(const struct ec_disk_rec *r, const struct ec_str *tags, size_t ntags,
-			   void *out)
+                           void *out)
 {
 	unsigned char *b = out, *p;
 	EC_ASSERT(!(r->flags & EC_DISK_RECF_INLINE) || r->body.len == r->body_len);
@@ -286,7 +286,7 @@ void ec_disk__ckey(uint64_t id, uint32_t idx, unsigned char out[EC_DISK_CKEY])
 }
 
 void ec_disk__akey(uint32_t atime, const unsigned char okey[EC_DISK_OKEY],
-		   unsigned char out[EC_DISK_AKEY])
+                   unsigned char out[EC_DISK_AKEY])
 {
 	for (int i = 0; i < 4; i++)
 		out[i] = (unsigned char)(atime >> (24 - 8 * i));

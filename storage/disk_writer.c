@@ -41,8 +41,13 @@ struct batch {
 
 uint64_t ec_disk__live_bytes(struct ec_disk *d, MDB_txn *txn)
 {
-	MDB_dbi dbis[] = {1 /* the main DB: the named sub-databases */, d->dbi_info, d->dbi_obj,
-			  d->dbi_chunk, d->dbi_key, d->dbi_tag, d->dbi_atime};
+	MDB_dbi dbis[] = {1 /* the main DB: the named sub-databases */,
+	                  d->dbi_info,
+	                  d->dbi_obj,
+	                  d->dbi_chunk,
+	                  d->dbi_key,
+	                  d->dbi_tag,
+	                  d->dbi_atime};
 	uint64_t pages = 2; /* the meta pages */
 	for (size_t i = 0; i < EC_ARRAY_LEN(dbis); i++) {
 		MDB_stat st;
@@ -91,7 +96,7 @@ static int hash_has_records(struct ec_disk *d, MDB_txn *txn, const unsigned char
  * from a copy (the map's bytes change under deletes).
  */
 static int del_object(struct ec_disk *d, MDB_txn *txn, const unsigned char *okey,
-		      const struct ec_disk_rec *rec)
+                      const struct ec_disk_rec *rec)
 {
 	int rc = 0;
 	unsigned char ck[EC_DISK_CKEY], ak[EC_DISK_AKEY];
@@ -132,7 +137,7 @@ static int del_object(struct ec_disk *d, MDB_txn *txn, const unsigned char *okey
  * (only the record: what it pointed to is unknown) and reported absent.
  */
 static int load_record(struct ec_disk *d, MDB_txn *txn, const unsigned char *okey,
-		       struct ec_disk_rec *rec, void **buf, size_t *len, struct batch *b)
+                       struct ec_disk_rec *rec, void **buf, size_t *len, struct batch *b)
 {
 	MDB_val k = val(okey, EC_DISK_OKEY), v;
 	*buf = NULL;
@@ -149,7 +154,7 @@ static int load_record(struct ec_disk *d, MDB_txn *txn, const unsigned char *oke
 		if (!b->quiet) {
 			b->corrupt++;
 			ec_disk__log_limited(d, 3, EC_DISK_LOG_ERR,
-					     "disk: %s: bad record: %s (deleted)", d->dir, why);
+			                     "disk: %s: bad record: %s (deleted)", d->dir, why);
 		}
 		return del_ok(mdb_del(txn, d->dbi_obj, &k, NULL));
 	}
@@ -160,7 +165,7 @@ static int load_record(struct ec_disk *d, MDB_txn *txn, const unsigned char *oke
 
 /* Deletes (or, soft, marks stale) the object at okey if it is stored. */
 static int purge_okey(struct ec_disk *d, MDB_txn *txn, const unsigned char *okey, bool soft,
-		      struct batch *b)
+                      struct batch *b)
 {
 	struct ec_disk_rec rec;
 	void *buf;
@@ -185,7 +190,7 @@ static int purge_okey(struct ec_disk *d, MDB_txn *txn, const unsigned char *okey
 
 /* Collects the object keys stored for a hash (up to cap); *n gets the count. */
 static int hash_okeys(struct ec_disk *d, MDB_txn *txn, struct ec_hash128 h,
-		      unsigned char (*out)[EC_DISK_OKEY], size_t cap, size_t *n)
+                      unsigned char (*out)[EC_DISK_OKEY], size_t cap, size_t *n)
 {
 	MDB_cursor *cur;
 	unsigned char k0[EC_DISK_OKEY];
@@ -206,7 +211,7 @@ static int hash_okeys(struct ec_disk *d, MDB_txn *txn, struct ec_hash128 h,
 }
 
 static int purge_hash(struct ec_disk *d, MDB_txn *txn, struct ec_hash128 h, bool soft,
-		      struct ec_str must_prefix, struct batch *b)
+                      struct ec_str must_prefix, struct batch *b)
 {
 	unsigned char okeys[64][EC_DISK_OKEY];
 	size_t n;
@@ -269,7 +274,8 @@ static int put_object(struct ec_disk *d, MDB_txn *txn, struct ec_disk_item *it, 
 		return ENOMEM;
 	}
 	size_t hlen = 0;
-	enum ec_hdrcodec_rc hrc = ec_hdrcodec_encode(d->cfg.codec, hdr.p, hdr.len, henc, hcap, &hlen);
+	enum ec_hdrcodec_rc hrc =
+	        ec_hdrcodec_encode(d->cfg.codec, hdr.p, hdr.len, henc, hcap, &hlen);
 	if (hrc != EC_HDRC_OK) {
 		free(henc);
 		free(tags);
@@ -283,15 +289,15 @@ static int put_object(struct ec_disk *d, MDB_txn *txn, struct ec_disk_item *it, 
 	}
 	uint64_t body_len = ec_obj_body_len(o);
 	struct ec_disk_rec r = {
-		.flags = EC_DISK_RECF_INLINE,
-		.meta_version = d->cfg.meta_version,
-		.atime = (uint32_t)EC_MAX(it->now, 0),
-		.body_len = body_len,
-		.attr = *ec_obj_attr(o),
-		.key = key,
-		.vkey = ec_obj_vkey(o),
-		.meta = ec_str_make(ec_obj_meta(o), ec_obj_meta_len(o)),
-		.hdr = ec_str_make((const char *)henc, hlen),
+	        .flags = EC_DISK_RECF_INLINE,
+	        .meta_version = d->cfg.meta_version,
+	        .atime = (uint32_t)EC_MAX(it->now, 0),
+	        .body_len = body_len,
+	        .attr = *ec_obj_attr(o),
+	        .key = key,
+	        .vkey = ec_obj_vkey(o),
+	        .meta = ec_str_make(ec_obj_meta(o), ec_obj_meta_len(o)),
+	        .hdr = ec_str_make((const char *)henc, hlen),
 	};
 	if (ec_disk__rec_size(&r, tags, it->ntags) > d->inline_max && body_len > 0) {
 		r.flags = 0;
@@ -371,7 +377,7 @@ static int touch(struct ec_disk *d, MDB_txn *txn, const struct ec_disk_item *it,
 	if (v.mv_size >= 8) {
 		const unsigned char *p = v.mv_data;
 		uint32_t at = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
-			      (uint32_t)p[7] << 24;
+		              (uint32_t)p[7] << 24;
 		if ((uint64_t)it->now < (uint64_t)at + d->cfg.touch_grain)
 			return 0;
 	}
@@ -399,7 +405,7 @@ static int touch(struct ec_disk *d, MDB_txn *txn, const struct ec_disk_item *it,
 
 /* Prefix purge: every key-index entry starting with the (cut) prefix. */
 static int purge_prefix(struct ec_disk *d, MDB_txn *txn, struct ec_str prefix, bool soft,
-			struct batch *b)
+                        struct batch *b)
 {
 	struct ec_str ip = idx_str(prefix);
 	struct ec_hash128 *hs = NULL;
@@ -436,10 +442,9 @@ static int purge_prefix(struct ec_disk *d, MDB_txn *txn, struct ec_str prefix, b
 	return rc;
 }
 
-static int purge_tag(struct ec_disk *d, MDB_txn *txn, struct ec_str tag, bool soft,
-		     struct batch *b)
+static int purge_tag(struct ec_disk *d, MDB_txn *txn, struct ec_str tag, bool soft, struct batch *b)
 {
-	unsigned char (*oks)[EC_DISK_OKEY] = NULL;
+	unsigned char(*oks)[EC_DISK_OKEY] = NULL;
 	size_t n = 0, cap = 0;
 	MDB_cursor *cur;
 	int rc = mdb_cursor_open(txn, d->dbi_tag, &cur);
@@ -470,7 +475,7 @@ static int purge_tag(struct ec_disk *d, MDB_txn *txn, struct ec_str tag, bool so
 }
 
 static int apply(struct ec_disk *d, MDB_txn *txn, struct ec_disk_item *it, bool skip_puts,
-		 struct batch *b)
+                 struct batch *b)
 {
 	bool soft = it->flags & EC_PURGE_SOFT;
 	struct ec_str none = EC_STR_NULL;
@@ -572,10 +577,10 @@ static void maybe_evict(struct ec_disk *d)
 		return;
 	uint64_t n = evict(d, low, 0);
 	ec_disk__log_limited(d, 2, EC_DISK_LOG_INFO,
-			     "disk: %s: over the high watermark (%u%%): evicted %llu objects, "
-			     "%.1f MiB used",
-			     d->dir, d->cfg.high_pct, (unsigned long long)n,
-			     (double)atomic_load(&d->used_bytes) / 1048576.0);
+	                     "disk: %s: over the high watermark (%u%%): evicted %llu objects, "
+	                     "%.1f MiB used",
+	                     d->dir, d->cfg.high_pct, (unsigned long long)n,
+	                     (double)atomic_load(&d->used_bytes) / 1048576.0);
 }
 
 /* --- batches ------------------------------------------------------------------ */
@@ -649,9 +654,9 @@ static int commit_batch(struct ec_disk *d, struct batch *b, bool last)
 	if (is_full(rc)) {
 		EC_DISK_ADD(d, map_full, 1);
 		ec_disk__log_limited(d, 4, EC_DISK_LOG_WARN,
-				     "disk: %s: map full (%s): evicting the least recently used "
-				     "and retrying",
-				     d->dir, mdb_strerror(rc));
+		                     "disk: %s: map full (%s): evicting the least recently used "
+		                     "and retrying",
+		                     d->dir, mdb_strerror(rc));
 		make_room(d, b);
 		rc = attempt(d, b, false);
 	}
@@ -659,9 +664,9 @@ static int commit_batch(struct ec_disk *d, struct batch *b, bool last)
 	if (is_full(rc) && last) {
 		EC_DISK_ADD(d, map_full, 1);
 		ec_disk__log_limited(d, 5, EC_DISK_LOG_WARN,
-				     "disk: %s: map full even after eviction: %zu objects not "
-				     "stored",
-				     d->dir, b->nputs);
+		                     "disk: %s: map full even after eviction: %zu objects not "
+		                     "stored",
+		                     d->dir, b->nputs);
 		rc = attempt(d, b, true);
 		skipped = true;
 	}
@@ -715,9 +720,9 @@ static void run_batch(struct ec_disk *d, struct batch *b)
 			int old = atomic_exchange(&d->state, EC_DISK_READONLY);
 			if (old == EC_DISK_OK)
 				ec_disk__log(d, EC_DISK_LOG_ERR,
-					     "disk: %s: write failed: %s; the disk tier is now "
-					     "READ-ONLY (nothing new is stored on disk)",
-					     d->dir, mdb_strerror(rc));
+				             "disk: %s: write failed: %s; the disk tier is now "
+				             "READ-ONLY (nothing new is stored on disk)",
+				             d->dir, mdb_strerror(rc));
 		}
 		EC_DISK_ADD(d, puts_dropped, b->nputs);
 	} else if (is_full(rc)) {
@@ -794,7 +799,7 @@ static void maybe_sync(struct ec_disk *d, bool force)
 	int rc = mdb_env_sync(d->env, 1);
 	if (rc != 0)
 		ec_disk__log_limited(d, 0, EC_DISK_LOG_ERR, "disk: %s: sync: %s", d->dir,
-				     mdb_strerror(rc));
+		                     mdb_strerror(rc));
 	d->dirty = false;
 	d->last_sync = now;
 	EC_DISK_ADD(d, syncs, 1);
@@ -811,7 +816,8 @@ void *ec_disk__writer_main(void *arg)
 				struct timespec ts;
 				double left = d->last_sync + d->cfg.sync_interval - ec_disk__now();
 				abstime(EC_MAX(left, 0.0), &ts);
-				if (pthread_cond_timedwait(&d->qcond, &d->qlock, &ts) == ETIMEDOUT) {
+				if (pthread_cond_timedwait(&d->qcond, &d->qlock, &ts) ==
+				    ETIMEDOUT) {
 					pthread_mutex_unlock(&d->qlock);
 					maybe_sync(d, false);
 					pthread_mutex_lock(&d->qlock);

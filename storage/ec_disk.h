@@ -59,8 +59,8 @@ enum ec_disk_log_level {
 typedef void ec_disk_log_f(void *arg, enum ec_disk_log_level level, const char *msg);
 
 struct ec_disk_config {
-	const char *dir;    /* created (one level) when missing */
-	uint64_t map_size;  /* the LMDB map and the tier's budget, bytes; >= 1 MiB */
+	const char *dir;   /* created (one level) when missing */
+	uint64_t map_size; /* the LMDB map and the tier's budget, bytes; >= 1 MiB */
 	enum ec_disk_sync sync;
 	double sync_interval;  /* seconds, PERIODIC: how long a commit may stay unsynced */
 	unsigned high_pct;     /* evict when live pages pass this % of map_size (default 85) */
@@ -71,9 +71,9 @@ struct ec_disk_config {
 	unsigned touch_grain;  /* s; a hit re-dates an object at most this often (60) */
 	uint64_t max_obj_size; /* larger bodies are not stored (default map_size / 8) */
 	uint16_t meta_version; /* the daemon's meta-area layout: records of another
-				  version are ignored (a miss) and deleted */
+	                          version are ignored (a miss) and deleted */
 	const struct ec_hdrcodec *codec; /* encodes and decodes header blocks; borrowed,
-					    must outlive the tier; required */
+	                                    must outlive the tier; required */
 	ec_disk_log_f *log;              /* NULL: messages are dropped */
 	void *log_arg;
 };
@@ -108,7 +108,7 @@ void ec_disk_close(struct ec_disk **dp);
  * held only for the copy; a hit older than touch_grain queues a touch.
  */
 enum ec_lookup_rc ec_disk_lookup(struct ec_disk *d, const struct ec_lookup *req,
-				 struct ec_obj **objp);
+                                 struct ec_obj **objp);
 
 enum ec_disk_put_rc {
 	EC_DISK_PUT_INVALID = 0,
@@ -127,7 +127,7 @@ enum ec_disk_put_rc {
  * the object's access time. Never blocks beyond the queue's mutex.
  */
 enum ec_disk_put_rc ec_disk_put(struct ec_disk *d, struct ec_obj *obj, const struct ec_str *tags,
-				size_t ntags, int64_t now);
+                                size_t ntags, int64_t now);
 
 /*
  * Records an access for LRU eviction: queued, and applied only when the
@@ -163,11 +163,11 @@ uint64_t ec_disk_flush(struct ec_disk *d);
 struct ec_disk_entry {
 	struct ec_str key; /* the full key string */
 	size_t nvariants;
-	uint64_t body_len;  /* of the newest-stored variant */
-	int64_t stored_at;  /* of the newest-stored variant */
-	int64_t expires;    /* of the newest-stored variant */
-	uint32_t atime;     /* latest access time the writer recorded */
-	bool stale;         /* soft-purged (any variant) */
+	uint64_t body_len; /* of the newest-stored variant */
+	int64_t stored_at; /* of the newest-stored variant */
+	int64_t expires;   /* of the newest-stored variant */
+	uint32_t atime;    /* latest access time the writer recorded */
+	bool stale;        /* soft-purged (any variant) */
 };
 
 /*
@@ -178,7 +178,7 @@ struct ec_disk_entry {
  */
 typedef int ec_disk_iter_f(const struct ec_disk_entry *e, void *arg);
 int ec_disk_list(struct ec_disk *d, struct ec_str prefix, size_t limit, ec_disk_iter_f *cb,
-		 void *arg);
+                 void *arg);
 
 /* --- stats ----------------------------------------------------------------- */
 

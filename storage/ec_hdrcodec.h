@@ -77,7 +77,7 @@ void ec_hdrcodec_free(struct ec_hdrcodec **cp);
  * memory. Not thread-safe: call before the codec is shared.
  */
 int ec_hdrcodec_add_dict(struct ec_hdrcodec *c, const void *dict, size_t len, bool encode,
-			 uint32_t *id, const char **reason);
+                         uint32_t *id, const char **reason);
 
 /* The id of the dictionary new blocks use; 0 when none. */
 uint32_t ec_hdrcodec_encode_dict(const struct ec_hdrcodec *c);
@@ -104,7 +104,7 @@ size_t ec_hdrcodec_bound(size_t raw_len);
  * EC_HDRCODEC_MAX_RAW) or NOMEM.
  */
 enum ec_hdrcodec_rc ec_hdrcodec_encode(const struct ec_hdrcodec *c, const void *raw, size_t len,
-				       void *out, size_t cap, size_t *outlen);
+                                       void *out, size_t cap, size_t *outlen);
 
 /*
  * Reads an encoded block's framing: its raw length and the dictionary it
@@ -112,7 +112,7 @@ enum ec_hdrcodec_rc ec_hdrcodec_encode(const struct ec_hdrcodec *c, const void *
  * a raw length over the limit, a raw block whose payload length differs).
  */
 enum ec_hdrcodec_rc ec_hdrcodec_peek(const void *in, size_t len, size_t *raw_len,
-				     uint32_t *dict_id);
+                                     uint32_t *dict_id);
 
 /*
  * Decodes in[0..len) into out[0..cap); *outlen gets the raw length.
@@ -122,6 +122,6 @@ enum ec_hdrcodec_rc ec_hdrcodec_peek(const void *in, size_t len, size_t *raw_len
  * NOMEM. Never reads outside in[0..len) nor writes outside out[0..cap).
  */
 enum ec_hdrcodec_rc ec_hdrcodec_decode(const struct ec_hdrcodec *c, const void *in, size_t len,
-				       void *out, size_t cap, size_t *outlen);
+                                       void *out, size_t cap, size_t *outlen);
 
 #endif /* EC_HDRCODEC_H */

@@ -147,10 +147,11 @@ static const struct dict *find_dict(const struct ec_hdrcodec *c, uint32_t id)
 }
 
 int ec_hdrcodec_add_dict(struct ec_hdrcodec *c, const void *dict, size_t len, bool encode,
-			 uint32_t *id, const char **reason)
+                         uint32_t *id, const char **reason)
 {
 	const unsigned char *b = dict;
-	if (len < 8 || (uint32_t)(b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24) != ZDICT_MAGIC) {
+	if (len < 8 ||
+	    (uint32_t)(b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24) != ZDICT_MAGIC) {
 		*reason = "not a zstd dictionary (bad magic)";
 		return -1;
 	}
@@ -231,7 +232,7 @@ static size_t put_varint(unsigned char *p, size_t v)
 }
 
 enum ec_hdrcodec_rc ec_hdrcodec_encode(const struct ec_hdrcodec *c, const void *raw, size_t len,
-				       void *out, size_t cap, size_t *outlen)
+                                       void *out, size_t cap, size_t *outlen)
 {
 	unsigned char *o = out;
 	unsigned char head[FRAMING_MAX];
@@ -285,7 +286,7 @@ enum ec_hdrcodec_rc ec_hdrcodec_encode(const struct ec_hdrcodec *c, const void *
 
 /* Parses the framing; *hl gets its length. */
 static enum ec_hdrcodec_rc parse_framing(const unsigned char *p, size_t len, unsigned *kind,
-					 uint32_t *did, size_t *raw_len, size_t *hl)
+                                         uint32_t *did, size_t *raw_len, size_t *hl)
 {
 	size_t i = 0;
 	if (len < 2)
@@ -321,8 +322,7 @@ static enum ec_hdrcodec_rc parse_framing(const unsigned char *p, size_t len, uns
 	return EC_HDRC_OK;
 }
 
-enum ec_hdrcodec_rc ec_hdrcodec_peek(const void *in, size_t len, size_t *raw_len,
-				     uint32_t *dict_id)
+enum ec_hdrcodec_rc ec_hdrcodec_peek(const void *in, size_t len, size_t *raw_len, uint32_t *dict_id)
 {
 	unsigned kind;
 	size_t hl;
@@ -330,7 +330,7 @@ enum ec_hdrcodec_rc ec_hdrcodec_peek(const void *in, size_t len, size_t *raw_len
 }
 
 enum ec_hdrcodec_rc ec_hdrcodec_decode(const struct ec_hdrcodec *c, const void *in, size_t len,
-				       void *out, size_t cap, size_t *outlen)
+                                       void *out, size_t cap, size_t *outlen)
 {
 	const unsigned char *p = in;
 	unsigned kind;

@@ -13,11 +13,11 @@
 #include <string.h>
 
 struct corpus {
-	char *data;     /* every file, concatenated */
+	char *data; /* every file, concatenated */
 	size_t len;
-	size_t n;       /* heads */
-	size_t *off;    /* start of head i */
-	size_t *size;   /* bytes of head i, final empty line included */
+	size_t n;     /* heads */
+	size_t *off;  /* start of head i */
+	size_t *size; /* bytes of head i, final empty line included */
 };
 
 /* Appends a file's bytes. 0, or -1 with a message on stderr. */
@@ -82,9 +82,16 @@ static int corpus_split(struct corpus *c)
  */
 static size_t corpus_stored_block(const struct corpus *c, size_t i, char *out)
 {
-	static const char *const skip[] = {"content-length:", "transfer-encoding:", "connection:",
-					   "keep-alive:", "age:", "te:", "trailer:", "upgrade:",
-					   "proxy-authenticate:", "proxy-authorization:"};
+	static const char *const skip[] = {"content-length:",
+	                                   "transfer-encoding:",
+	                                   "connection:",
+	                                   "keep-alive:",
+	                                   "age:",
+	                                   "te:",
+	                                   "trailer:",
+	                                   "upgrade:",
+	                                   "proxy-authenticate:",
+	                                   "proxy-authorization:"};
 	const char *p = c->data + c->off[i], *end = p + c->size[i] - 2;
 	const char *nl = memchr(p, '\n', (size_t)(end - p));
 	size_t n = 0;

@@ -61,7 +61,7 @@ static int run(struct ec_hdrcodec *codec, const struct shape *s, int rounds, str
 		double t0 = now_ns();
 		for (size_t i = 0; i < s->n; i++) {
 			if (ec_hdrcodec_encode(codec, s->raw[i], s->len[i], enc + i * cap, cap,
-					       &elen[i]) != EC_HDRC_OK) {
+			                       &elen[i]) != EC_HDRC_OK) {
 				fprintf(stderr, "encode failed\n");
 				return -1;
 			}
@@ -70,10 +70,11 @@ static int run(struct ec_hdrcodec *codec, const struct shape *s, int rounds, str
 		for (size_t i = 0; i < s->n; i++) {
 			size_t dl;
 			enum ec_hdrcodec_rc rc =
-				ec_hdrcodec_decode(codec, enc + i * cap, elen[i], dec, cap, &dl);
-			if (rc != EC_HDRC_OK || dl != s->len[i] || memcmp(dec, s->raw[i], dl) != 0) {
+			        ec_hdrcodec_decode(codec, enc + i * cap, elen[i], dec, cap, &dl);
+			if (rc != EC_HDRC_OK || dl != s->len[i] ||
+			    memcmp(dec, s->raw[i], dl) != 0) {
 				fprintf(stderr, "round trip failed on block %zu: %s\n", i,
-					ec_hdrcodec_rc_str(rc));
+				        ec_hdrcodec_rc_str(rc));
 				return -1;
 			}
 		}
@@ -92,7 +93,7 @@ static int run(struct ec_hdrcodec *codec, const struct shape *s, int rounds, str
 }
 
 static void print(const char *shape, const char *dict, const struct result *r, uint64_t wire,
-		  size_t n)
+                  size_t n)
 {
 	printf("| %-6s | %-10s | %9.1f | %9.1f | %6.3f | 1/%-5.2f | %8.2f | %8.2f |\n", shape, dict,
 	       (double)r->raw / (double)n, (double)r->enc / (double)n,
@@ -165,7 +166,8 @@ int main(int argc, char **argv)
 	       "%d; best of %d\n\n",
 	       c.n, (unsigned long long)wire, (double)wire / (double)c.n, level ? level : 9,
 	       rounds);
-	printf("| shape  | dictionary | raw B/blk | enc B/blk | / wire | ratio   | enc us   | dec us "
+	printf("| shape  | dictionary | raw B/blk | enc B/blk | / wire | ratio   | enc us   | dec "
+	       "us "
 	       "  |\n|---|---|--:|--:|--:|--:|--:|--:|\n");
 	struct result r;
 	if (run(plain, &heads, rounds, &r) != 0)

@@ -40,9 +40,9 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"size", required_argument, NULL, 's'},   {"blocks", no_argument, NULL, 'b'},
-		{"id", required_argument, NULL, 'i'},     {"output", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	        {"size", required_argument, NULL, 's'}, {"blocks", no_argument, NULL, 'b'},
+	        {"id", required_argument, NULL, 'i'},   {"output", required_argument, NULL, 'o'},
+	        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
 	};
 	size_t dict_size = 65536;
 	unsigned long id = 0;
@@ -124,7 +124,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fprintf(stderr, "ec-dicttrain: %zu samples (%zu bytes) -> %s: %zu bytes, id %u\n", k, len,
-		out, n, ZDICT_getDictID(dict, n));
+	        out, n, ZDICT_getDictID(dict, n));
 	free(dict);
 	free(buf);
 	free(sizes);

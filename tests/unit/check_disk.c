@@ -49,8 +49,8 @@ static void setup(void)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	codec = ec_hdrcodec_new(3);
 	ck_assert_int_eq(ec_hdrcodec_add_dict(codec, ec_hdrcodec_default_dict,
-					      ec_hdrcodec_default_dict_len, true, &id, &why),
-			 0);
+	                                      ec_hdrcodec_default_dict_len, true, &id, &why),
+	                 0);
 	nlogs = 0;
 	lastlog[0] = '\0';
 }
@@ -93,7 +93,7 @@ static unsigned char body_byte(const char *key, uint64_t i)
 }
 
 static const char HDRS[] = "Content-Type: image/png\r\nCache-Control: max-age=600\r\n"
-			   "ETag: \"abc\"\r\n";
+                           "ETag: \"abc\"\r\n";
 
 /* A complete object: key, vkey, meta "M:" + key, headers, body of n pattern bytes. */
 static struct ec_obj *mkobj(const char *key, const char *vkey, uint64_t n)
@@ -102,10 +102,10 @@ static struct ec_obj *mkobj(const char *key, const char *vkey, uint64_t n)
 	char meta[300];
 	int ml = snprintf(meta, sizeof(meta), "M:%s", key);
 	struct ec_obj_init in = {.key = &k,
-				 .vkey = vkey,
-				 .vkey_len = vkey ? strlen(vkey) : 0,
-				 .meta_len = (size_t)ml,
-				 .body_hint = n};
+	                         .vkey = vkey,
+	                         .vkey_len = vkey ? strlen(vkey) : 0,
+	                         .meta_len = (size_t)ml,
+	                         .body_hint = n};
 	struct ec_obj *o = ec_obj_new(&in);
 	ck_assert_ptr_nonnull(o);
 	memcpy(ec_obj_meta(o), meta, (size_t)ml);
@@ -138,14 +138,14 @@ static void put(struct ec_disk *d, const char *key, const char *vkey, uint64_t n
 }
 
 static enum ec_lookup_rc get(struct ec_disk *d, const char *key, const char *vkey,
-			     struct ec_obj **o)
+                             struct ec_obj **o)
 {
 	struct ec_key k = ec_key_make(key, strlen(key));
 	struct ec_str vk = vkey ? ec_str_cstr(vkey) : EC_STR_NULL;
 	struct ec_lookup req = {.key = &k,
-				.match = vkey ? ec_store_match_vkey : NULL,
-				.match_arg = &vk,
-				.now = 2000};
+	                        .match = vkey ? ec_store_match_vkey : NULL,
+	                        .match_arg = &vk,
+	                        .now = 2000};
 	return ec_disk_lookup(d, &req, o);
 }
 
@@ -177,7 +177,7 @@ static void check_hit(struct ec_disk *d, const char *key, const char *vkey, uint
 		const unsigned char *p = ec_chunk_data(c);
 		for (size_t j = 0; j < ec_chunk_len(c); j++)
 			ck_assert_msg(p[j] == body_byte(key, off + j), "%s byte %llu", key,
-				      (unsigned long long)(off + j));
+			              (unsigned long long)(off + j));
 		off += ec_chunk_len(c);
 	}
 	ck_assert_uint_eq(off, n);
@@ -194,8 +194,8 @@ static void check_miss(struct ec_disk *d, const char *key, const char *vkey, enu
 START_TEST(test_put_lookup_reopen)
 {
 	struct ec_disk *d = open_default();
-	const uint64_t sizes[] = {0, 1, 1000, 1900, EC_DISK_CHUNK_DATA, EC_DISK_CHUNK_DATA + 1,
-				  300000};
+	const uint64_t sizes[] = {0,     1, 1000, 1900, EC_DISK_CHUNK_DATA, EC_DISK_CHUNK_DATA + 1,
+	                          300000};
 	char key[64];
 	for (size_t i = 0; i < EC_ARRAY_LEN(sizes); i++) {
 		snprintf(key, sizeof(key), "http://t/obj%zu", i);
@@ -306,9 +306,9 @@ START_TEST(test_prefix_tag_soft)
 	struct ec_disk *d = open_default();
 	const char *keys[] = {"http://a/x/1", "http://a/x/2", "http://a/y/1", "http://b/x/1"};
 	struct ec_str tags[][2] = {{EC_STR("red"), EC_STR("t1")},
-				   {EC_STR("blue"), EC_STR("t1")},
-				   {EC_STR("red"), EC_STR("")},
-				   {EC_STR("green"), EC_STR("t2")}};
+	                           {EC_STR("blue"), EC_STR("t1")},
+	                           {EC_STR("red"), EC_STR("")},
+	                           {EC_STR("green"), EC_STR("t2")}};
 	for (int i = 0; i < 4; i++) {
 		struct ec_obj *o = mkobj(keys[i], NULL, 100);
 		ck_assert_int_eq(ec_disk_put(d, o, tags[i], 2, 1000), EC_DISK_PUT_QUEUED);

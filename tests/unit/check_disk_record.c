@@ -19,23 +19,23 @@ static struct ec_disk_rec sample(bool inline_body)
 {
 	static const char body[] = "hello, body";
 	struct ec_disk_rec r = {
-		.flags = inline_body ? EC_DISK_RECF_INLINE : 0,
-		.meta_version = 7,
-		.atime = 1700000123,
-		.id = inline_body ? 0 : 0x0102030405060708ull,
-		.body_len = inline_body ? sizeof(body) - 1 : 3ull * EC_DISK_CHUNK_DATA + 5,
-		.nchunks = inline_body ? 0 : 4,
-		.attr = {.status = 203,
-			 .request_time = 1700000000,
-			 .response_time = 1700000001,
-			 .date = -5,
-			 .expires = 1700003601,
-			 .lifetime = 3600,
-			 .stored_at = 1700000002},
-		.key = EC_STR("http://example.test/a?b=c"),
-		.vkey = {"\0gzip\0", 6},
-		.meta = EC_STR("META-AREA-BYTES"),
-		.hdr = EC_STR("\x02\x01\x02\x03\x04\x10zstd-ish payload"),
+	        .flags = inline_body ? EC_DISK_RECF_INLINE : 0,
+	        .meta_version = 7,
+	        .atime = 1700000123,
+	        .id = inline_body ? 0 : 0x0102030405060708ull,
+	        .body_len = inline_body ? sizeof(body) - 1 : 3ull * EC_DISK_CHUNK_DATA + 5,
+	        .nchunks = inline_body ? 0 : 4,
+	        .attr = {.status = 203,
+	                 .request_time = 1700000000,
+	                 .response_time = 1700000001,
+	                 .date = -5,
+	                 .expires = 1700003601,
+	                 .lifetime = 3600,
+	                 .stored_at = 1700000002},
+	        .key = EC_STR("http://example.test/a?b=c"),
+	        .vkey = {"\0gzip\0", 6},
+	        .meta = EC_STR("META-AREA-BYTES"),
+	        .hdr = EC_STR("\x02\x01\x02\x03\x04\x10zstd-ish payload"),
 	};
 	if (inline_body)
 		r.body = ec_str_make(body, sizeof(body) - 1);
@@ -43,7 +43,7 @@ static struct ec_disk_rec sample(bool inline_body)
 }
 
 static unsigned char *encode(const struct ec_disk_rec *r, const struct ec_str *tags, size_t nt,
-			     size_t *len)
+                             size_t *len)
 {
 	size_t n = ec_disk__rec_size(r, tags, nt);
 	unsigned char *p = malloc(n);
@@ -88,10 +88,11 @@ START_TEST(test_round_trip)
 		/* fixed layout: version, flags, atime at the documented offsets */
 		ck_assert_uint_eq(p[0], EC_DISK_REC_V1);
 		ck_assert_uint_eq(p[1], inl ? 2 : 0);
-		ck_assert_uint_eq(p[4] | p[5] << 8 | p[6] << 16 | (uint32_t)p[7] << 24, 1700000123u);
+		ck_assert_uint_eq(p[4] | p[5] << 8 | p[6] << 16 | (uint32_t)p[7] << 24,
+		                  1700000123u);
 		ck_assert_uint_eq(n, EC_DISK_REC_FIXED + r.key.len + r.vkey.len + r.meta.len +
-					     r.hdr.len + (2 + 10) + 2 + (2 + 9) + 8 +
-					     (inl ? r.body_len : 0));
+		                             r.hdr.len + (2 + 10) + 2 + (2 + 9) + 8 +
+		                             (inl ? r.body_len : 0));
 		free(p);
 	}
 }
@@ -147,8 +148,8 @@ START_TEST(test_every_bit_flip_refused)
 	for (size_t i = 0; i < n; i++) {
 		for (int b = 0; b < 8; b++) {
 			p[i] ^= (unsigned char)(1u << b);
-			ck_assert_msg(ec_disk__rec_decode(p, n, &out, &why) == -1, "byte %zu bit %d",
-				      i, b);
+			ck_assert_msg(ec_disk__rec_decode(p, n, &out, &why) == -1,
+			              "byte %zu bit %d", i, b);
 			p[i] ^= (unsigned char)(1u << b);
 		}
 	}
@@ -161,8 +162,8 @@ END_TEST
 static void reseal(unsigned char *p, size_t n)
 {
 	unsigned flags = p[1];
-	uint32_t at = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
-		      (uint32_t)p[7] << 24;
+	uint32_t at =
+	        (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
 	ec_disk__rec_patch(p, n, at, flags);
 }
 

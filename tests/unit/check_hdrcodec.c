@@ -14,13 +14,13 @@
 #include "storage/ec_hdrcodec.h"
 
 static const char HEADERS[] = "Content-Type: text/html; charset=utf-8\r\n"
-			      "Cache-Control: public, max-age=3600\r\n"
-			      "ETag: \"5f3c2a1b9e8d7c6b5a493827\"\r\n"
-			      "Last-Modified: Tue, 05 Dec 2023 04:08:53 GMT\r\n"
-			      "Vary: Accept-Encoding\r\n"
-			      "Server: nginx\r\n"
-			      "X-Content-Type-Options: nosniff\r\n"
-			      "Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n";
+                              "Cache-Control: public, max-age=3600\r\n"
+                              "ETag: \"5f3c2a1b9e8d7c6b5a493827\"\r\n"
+                              "Last-Modified: Tue, 05 Dec 2023 04:08:53 GMT\r\n"
+                              "Vary: Accept-Encoding\r\n"
+                              "Server: nginx\r\n"
+                              "X-Content-Type-Options: nosniff\r\n"
+                              "Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n";
 
 static struct ec_hdrcodec *with_default(uint32_t *id)
 {
@@ -28,8 +28,8 @@ static struct ec_hdrcodec *with_default(uint32_t *id)
 	const char *why = NULL;
 	ck_assert_ptr_nonnull(c);
 	ck_assert_int_eq(ec_hdrcodec_add_dict(c, ec_hdrcodec_default_dict,
-					      ec_hdrcodec_default_dict_len, true, id, &why),
-			 0);
+	                                      ec_hdrcodec_default_dict_len, true, id, &why),
+	                 0);
 	return c;
 }
 
@@ -50,7 +50,7 @@ static unsigned char *dict_with_id(uint32_t id, size_t *len)
 }
 
 static void round_trip(struct ec_hdrcodec *c, const void *raw, size_t len, unsigned kind,
-		       uint32_t dict_id, size_t *enc_len)
+                       uint32_t dict_id, size_t *enc_len)
 {
 	size_t cap = ec_hdrcodec_bound(len), n = 0, m = 0, peek_len = 0;
 	unsigned char *enc = malloc(cap), *dec = malloc(len + 1);
@@ -139,15 +139,15 @@ START_TEST(test_unknown_dict_is_clean_error)
 	unsigned char enc[1024], dec[1024];
 	size_t n, m = 12345;
 	ck_assert_int_eq(ec_hdrcodec_encode(c, HEADERS, sizeof(HEADERS) - 1, enc, sizeof(enc), &n),
-			 EC_HDRC_OK);
+	                 EC_HDRC_OK);
 	ck_assert_int_eq(ec_hdrcodec_decode(none, enc, n, dec, sizeof(dec), &m),
-			 EC_HDRC_UNKNOWN_DICT);
+	                 EC_HDRC_UNKNOWN_DICT);
 	ck_assert_uint_eq(m, 12345);
 	/* the same block with its id changed: also unknown to the codec that has the dict */
 	enc[1] ^= 0x55;
 	ck_assert_int_eq(ec_hdrcodec_decode(c, enc, n, dec, sizeof(dec), &m), EC_HDRC_UNKNOWN_DICT);
 	ck_assert_str_eq(ec_hdrcodec_rc_str(EC_HDRC_UNKNOWN_DICT),
-			 "block needs a dictionary that is not loaded");
+	                 "block needs a dictionary that is not loaded");
 	ec_hdrcodec_free(&c);
 	ec_hdrcodec_free(&none);
 }
@@ -161,16 +161,16 @@ START_TEST(test_rollout_keeps_old_blocks_readable)
 	size_t on, nn, m;
 	const char *why;
 	ck_assert_int_eq(
-		ec_hdrcodec_encode(c, HEADERS, sizeof(HEADERS) - 1, old_blk, sizeof(old_blk), &on),
-		EC_HDRC_OK);
+	        ec_hdrcodec_encode(c, HEADERS, sizeof(HEADERS) - 1, old_blk, sizeof(old_blk), &on),
+	        EC_HDRC_OK);
 	size_t dl;
 	unsigned char *d2 = dict_with_id(424242, &dl);
 	ck_assert_int_eq(ec_hdrcodec_add_dict(c, d2, dl, true, &new_id, &why), 0);
 	ck_assert_uint_eq(new_id, 424242);
 	ck_assert_uint_eq(ec_hdrcodec_encode_dict(c), 424242);
 	ck_assert_int_eq(
-		ec_hdrcodec_encode(c, HEADERS, sizeof(HEADERS) - 1, new_blk, sizeof(new_blk), &nn),
-		EC_HDRC_OK);
+	        ec_hdrcodec_encode(c, HEADERS, sizeof(HEADERS) - 1, new_blk, sizeof(new_blk), &nn),
+	        EC_HDRC_OK);
 	ck_assert_uint_eq(le32(new_blk + 1), 424242);
 	ck_assert_uint_eq(le32(old_blk + 1), old_id);
 	ck_assert_int_eq(ec_hdrcodec_decode(c, old_blk, on, dec, sizeof(dec), &m), EC_HDRC_OK);
@@ -179,8 +179,8 @@ START_TEST(test_rollout_keeps_old_blocks_readable)
 	ck_assert_int_eq(memcmp(dec, HEADERS, m), 0);
 	/* re-adding the old one for decoding only does not change the encoder */
 	ck_assert_int_eq(ec_hdrcodec_add_dict(c, ec_hdrcodec_default_dict,
-					      ec_hdrcodec_default_dict_len, false, &old_id, &why),
-			 0);
+	                                      ec_hdrcodec_default_dict_len, false, &old_id, &why),
+	                 0);
 	ck_assert_uint_eq(ec_hdrcodec_encode_dict(c), 424242);
 	free(d2);
 	ec_hdrcodec_free(&c);
@@ -199,8 +199,8 @@ START_TEST(test_refused_dictionaries)
 	ck_assert_int_eq(ec_hdrcodec_add_dict(c, d0, dl, true, &id, &why), -1);
 	ck_assert_ptr_nonnull(strstr(why, "id 0"));
 	ck_assert_int_eq(ec_hdrcodec_add_dict(c, ec_hdrcodec_default_dict,
-					      ec_hdrcodec_default_dict_len, true, &id, &why),
-			 0);
+	                                      ec_hdrcodec_default_dict_len, true, &id, &why),
+	                 0);
 	/* same id, different bytes */
 	unsigned char *other = dict_with_id(id, &dl);
 	other[dl - 1] ^= 1;
@@ -219,11 +219,11 @@ START_TEST(test_nospace)
 	unsigned char enc[1024], dec[1024];
 	size_t n, m;
 	ck_assert_int_eq(ec_hdrcodec_encode(c, HEADERS, sizeof(HEADERS) - 1, enc, 4, &n),
-			 EC_HDRC_NOSPACE);
+	                 EC_HDRC_NOSPACE);
 	ck_assert_int_eq(ec_hdrcodec_encode(c, HEADERS, sizeof(HEADERS) - 1, enc, sizeof(enc), &n),
-			 EC_HDRC_OK);
+	                 EC_HDRC_OK);
 	ck_assert_int_eq(ec_hdrcodec_decode(c, enc, n, dec, sizeof(HEADERS) - 2, &m),
-			 EC_HDRC_NOSPACE);
+	                 EC_HDRC_NOSPACE);
 	ec_hdrcodec_free(&c);
 }
 END_TEST
@@ -236,11 +236,12 @@ START_TEST(test_damaged_blocks)
 	size_t n, m, rl;
 	uint32_t did;
 	ck_assert_int_eq(ec_hdrcodec_encode(c, HEADERS, sizeof(HEADERS) - 1, enc, sizeof(enc), &n),
-			 EC_HDRC_OK);
+	                 EC_HDRC_OK);
 	/* every truncation fails cleanly (the exact-size output leaves no slack) */
 	for (size_t cut = 0; cut < n; cut++) {
 		unsigned char *dec = malloc(sizeof(HEADERS) - 1);
-		enum ec_hdrcodec_rc rc = ec_hdrcodec_decode(c, enc, cut, dec, sizeof(HEADERS) - 1, &m);
+		enum ec_hdrcodec_rc rc =
+		        ec_hdrcodec_decode(c, enc, cut, dec, sizeof(HEADERS) - 1, &m);
 		ck_assert_msg(rc == EC_HDRC_CORRUPT, "cut %zu: %s", cut, ec_hdrcodec_rc_str(rc));
 		free(dec);
 	}
@@ -259,8 +260,9 @@ START_TEST(test_damaged_blocks)
 			memcpy(bad, enc, n);
 			bad[i] ^= (unsigned char)(1u << bit);
 			enum ec_hdrcodec_rc rc =
-				ec_hdrcodec_decode(c, bad, n, dec, sizeof(HEADERS) - 1, &m);
-			ck_assert(rc == EC_HDRC_CORRUPT || (rc == EC_HDRC_OK && m == sizeof(HEADERS) - 1));
+			        ec_hdrcodec_decode(c, bad, n, dec, sizeof(HEADERS) - 1, &m);
+			ck_assert(rc == EC_HDRC_CORRUPT ||
+			          (rc == EC_HDRC_OK && m == sizeof(HEADERS) - 1));
 			free(dec);
 		}
 	}
