@@ -506,9 +506,9 @@ enum ec_cache_head ec_cache_on_head(struct ec_req *req, const struct ec_h1_resp 
 		c->fill_length_known = oresp->framing == EC_H1_BODY_LENGTH;
 		/* The predictor learns from definite verdicts only (not 5xx). */
 		struct ec_predict *pr = req->wrk->predict;
-		if (pr != NULL && c->stored)
+		if (pr != NULL && c->stored && c->predicted)
 			ec_predict_clear(pr, c->skey.hash.lo);
-		else if (pr != NULL && oresp->status < 500)
+		else if (pr != NULL && !c->stored && !c->predicted && oresp->status < 500)
 			ec_predict_mark(pr, c->skey.hash.lo, now);
 	}
 
