@@ -22,7 +22,7 @@ N=${1:-100000}
 WORK=${WORK:-/tmp/ec-diskbench}
 D=${D:-10} R=${R:-3} C=${C:-50}
 DISK_SIZE=${DISK_SIZE:-1G}
-OPORT=19680 EPORT=19690
+OPORT=${OPORT:-29680} EPORT=${EPORT:-29690}
 [[ -x src/edgecache ]] || { echo "build first" >&2; exit 1; }
 for b in nginx wrk; do command -v $b >/dev/null || { echo "missing $b" >&2; exit 1; }; done
 rm -rf "$WORK"; mkdir -p "$WORK/www" "$WORK/run"
