@@ -578,6 +578,13 @@ uint64_t ec_disk_flush(struct ec_disk *d)
 
 /* --- lookup ---------------------------------------------------------------- */
 
+/* ec_str_has_prefix, also for an empty prefix with a NULL pointer (memcmp's
+ * arguments must not be NULL even for 0 bytes). */
+static bool has_prefix(struct ec_str s, struct ec_str prefix)
+{
+	return prefix.len == 0 || ec_str_has_prefix(s, prefix);
+}
+
 static bool pending_hides(struct ec_disk *d, const struct ec_disk_rec *r, struct ec_hash128 h)
 {
 	bool hide = false;
@@ -589,7 +596,7 @@ static bool pending_hides(struct ec_disk *d, const struct ec_disk_rec *r, struct
 			hide = p->hash.hi == h.hi && p->hash.lo == h.lo;
 			break;
 		case EC_DOP_PREFIX:
-			hide = ec_str_has_prefix(r->key, ec_str_make(p->str, p->len));
+			hide = has_prefix(r->key, ec_str_make(p->str, p->len));
 			break;
 		case EC_DOP_TAG: {
 			size_t pos = 0;
@@ -859,7 +866,7 @@ int ec_disk_list(struct ec_disk *d, struct ec_str prefix, size_t limit, ec_disk_
 	for (rc = mdb_cursor_get(kc, &k, &v, op); rc == 0;
 	     rc = mdb_cursor_get(kc, &k, &v, MDB_NEXT)) {
 		struct ec_str ks = ec_str_make(k.mv_data, k.mv_size);
-		if (!ec_str_has_prefix(ks, ip))
+		if (!has_prefix(ks, ip))
 			break;
 		if (v.mv_size != 16)
 			continue;
@@ -874,7 +881,7 @@ int ec_disk_list(struct ec_disk *d, struct ec_str prefix, size_t limit, ec_disk_
 		     orc = mdb_cursor_get(oc, &ok, &ov, MDB_NEXT)) {
 			if (ec_disk__rec_decode(ov.mv_data, ov.mv_size, &r, &why) != 0)
 				continue;
-			if (!ec_str_has_prefix(r.key, prefix) ||
+			if (!has_prefix(r.key, prefix) ||
 			    (e.nvariants && !ec_str_eq(r.key, e.key)))
 				continue;
 			if (e.nvariants == 0 || r.attr.stored_at >= e.stored_at) {
