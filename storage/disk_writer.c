@@ -617,7 +617,7 @@ static int attempt(struct ec_disk *d, struct batch *b, bool skip_puts)
  * snapshot must survive a crash), so a tiny write follows the eviction to
  * make its pages available to the retry.
  */
-static void make_room(struct ec_disk *d, const struct batch *b)
+static void make_room(struct ec_disk *d, const struct batch *b, bool hard)
 {
 	uint64_t put_bytes = 0;
 	for (const struct ec_disk_item *it = b->head; it; it = it->next)
@@ -626,16 +626,19 @@ static void make_room(struct ec_disk *d, const struct batch *b)
 	uint64_t room = EC_MAX(d->cfg.map_size / 10, 2 * put_bytes);
 	uint64_t target = used > room ? used - room : 0;
 	uint64_t low = d->cfg.map_size / 100 * d->cfg.low_pct;
-	evict(d, EC_MIN(target, low), 0);
-	MDB_txn *txn;
-	if (mdb_txn_begin(d->env, NULL, 0, &txn) != 0)
-		return;
-	d->ticks++;
-	MDB_val k = val("tick", 4), v = val(&d->ticks, sizeof(d->ticks));
-	if (mdb_put(txn, d->dbi_info, &k, &v, 0) == 0)
-		mdb_txn_commit(txn);
-	else
-		mdb_txn_abort(txn);
+	/* hard: half the low watermark, for a batch that did not fit after a first round */
+	evict(d, EC_MIN(target, hard ? low / 2 : low), 0);
+	for (int i = 0; i < (hard ? 2 : 1); i++) {
+		MDB_txn *txn;
+		if (mdb_txn_begin(d->env, NULL, 0, &txn) != 0)
+			return;
+		d->ticks++;
+		MDB_val k = val("tick", 4), v = val(&d->ticks, sizeof(d->ticks));
+		if (mdb_put(txn, d->dbi_info, &k, &v, 0) == 0)
+			mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+	}
 }
 
 static bool is_full(int rc)
@@ -657,7 +660,12 @@ static int commit_batch(struct ec_disk *d, struct batch *b, bool last)
 		                     "disk: %s: map full (%s): evicting the least recently used "
 		                     "and retrying",
 		                     d->dir, mdb_strerror(rc));
-		make_room(d, b);
+		make_room(d, b, false);
+		rc = attempt(d, b, false);
+	}
+	if (is_full(rc) && last) {
+		EC_DISK_ADD(d, map_full, 1);
+		make_room(d, b, true);
 		rc = attempt(d, b, false);
 	}
 	bool skipped = false;
