@@ -99,7 +99,7 @@ static inline bool ec_str_caseeq_lit(struct ec_str a, const char *lit)
 
 static inline bool ec_str_has_prefix(struct ec_str s, struct ec_str prefix)
 {
-	return s.len >= prefix.len && memcmp(s.p, prefix.p, prefix.len) == 0;
+	return s.len >= prefix.len && (prefix.len == 0 || memcmp(s.p, prefix.p, prefix.len) == 0);
 }
 
 static inline bool ec_is_ows(char c)

@@ -34,6 +34,7 @@
 #include "policy/vary.h"
 #include "site.h"
 #include "storage/ec_store.h"
+#include "tiers.h"
 #include "worker.h"
 
 #define VKEY_MAX 4096
@@ -345,7 +346,9 @@ bool ec_cache_lookup(struct ec_req *req)
 		.now = now,
 	};
 	struct ec_obj *obj = NULL;
-	enum ec_lookup_rc rc = ec_store_lookup(w->store, &lk, &obj);
+	enum ec_lookup_rc rc = ec_tiers_lookup(w, &lk, &obj, &c->disk_hit);
+	if (rc == EC_LOOKUP_HIT && !c->disk_hit)
+		ec_tiers_hit(w, obj, now);
 	const struct ec_cmeta *meta = obj ? ec_obj_meta(obj) : NULL;
 	struct ec_fresh_decision d =
 		ec_fresh_decide(meta ? &meta->fresh : NULL, &c->freq, now, fconf(req));
@@ -462,7 +465,7 @@ static void invalidate(struct ec_req *req, const struct ec_h1_resp *oresp)
 		if (key.len == 0)
 			continue;
 		struct ec_key k = ec_key_make(key.p, key.len);
-		ec_store_purge(w->store, &k, 0);
+		ec_tiers_purge(w, &k, 0);
 	}
 }
 
@@ -482,7 +485,7 @@ enum ec_cache_head ec_cache_on_head(struct ec_req *req, const struct ec_h1_resp 
 		struct ec_obj *obj = ec_cobj_freshen(&cx, c->stale, oresp, now, &inapplicable);
 		if (inapplicable) {
 			/* The 304 is not about what we hold: drop it, ask again in full. */
-			ec_store_remove(req->wrk->store, c->stale);
+			ec_tiers_remove(req->wrk, c->stale);
 			ec_cobj_drop(&c->stale);
 			c->refetch = true;
 			c->swallow = true;
@@ -490,7 +493,7 @@ enum ec_cache_head ec_cache_on_head(struct ec_req *req, const struct ec_h1_resp 
 		}
 		if (obj == NULL)
 			return EC_CACHE_HEAD_NOMEM;
-		ec_store_insert(req->wrk->store, obj);
+		ec_tiers_insert(req->wrk, obj, now);
 		struct ec_cache_status cs = {
 			.fwd = c->fwd,
 			.fwd_status = 304,
@@ -655,7 +658,7 @@ void ec_cache_on_done(struct ec_req *req)
 	if (c->fill == NULL)
 		return;
 	ec_obj_finish(c->fill);
-	enum ec_insert_rc rc = ec_store_insert(req->wrk->store, c->fill);
+	enum ec_insert_rc rc = ec_tiers_insert(req->wrk, c->fill, now_secs(req));
 	if (rc != EC_INSERT_OK)
 		c->stored = false;
 	ec_cobj_drop(&c->fill);
@@ -692,7 +695,7 @@ const char *ec_cache_log_token(const struct ec_req *req)
 	if (c->revalidated)
 		return c->collapsed ? "revalidated-collapsed" : "revalidated";
 	if (c->hit)
-		return "hit";
+		return c->disk_hit ? "hit-disk" : "hit";
 	if (c->collapsed)
 		return "collapsed";
 	switch (c->fwd) {

@@ -51,6 +51,7 @@ struct ec_req_cache {
 	bool stored;      /* an object is being filled (Cache-Status: stored) */
 	bool refetch;     /* an inapplicable 304: fetch again without validators */
 	bool hit;
+	bool disk_hit;       /* the stored response came from the disk tier */
 	bool revalidated;    /* a 304 freshened the stored response */
 	bool swr;            /* served stale while a refresh runs (RFC 5861) */
 	bool refresh_ahead;  /* a hit that started a refresh-ahead */

@@ -94,6 +94,11 @@ struct ec_config {
 	uint64_t memory_size; /* -m, bytes; default 256M */
 	char disk_dir[512];   /* -d DIR[:SIZE]; "" = memory only */
 	uint64_t disk_size;   /* default 1G when a dir is given without size */
+	char disk_sync[16];   /* "commit" (default) or "periodic" */
+	double disk_sync_interval;     /* periodic: seconds between syncs; default 1 */
+	unsigned disk_high_watermark;  /* % of disk_size; default 85 */
+	unsigned disk_low_watermark;   /* % of disk_size; default 70; < high */
+	double disk_batch_delay;       /* seconds the writer gathers a batch; default 0.002 */
 
 	/* admin */
 	char admin[128]; /* "127.0.0.1:9090" default, "off", or a unix socket path */

@@ -438,6 +438,8 @@ int ec_config_finish(struct ec_config *c, char *err, size_t errlen)
 	        {"cache.hit_for_miss_ttl", c->hit_for_miss_ttl, true},
 	        {"cache.learn_min", c->learn_min, false},
 	        {"cache.learn_max", c->learn_max, false},
+	        {"disk_sync_interval", c->disk_sync_interval, true},
+	        {"disk_batch_delay", c->disk_batch_delay, false},
 	};
 	for (size_t i = 0; i < EC_ARRAY_LEN(durations); i++) {
 		if (durations[i].positive && !(durations[i].v > 0))
@@ -447,6 +449,17 @@ int ec_config_finish(struct ec_config *c, char *err, size_t errlen)
 	}
 	if (c->max_object_size == 0)
 		return kfail(c, err, errlen, "cache.max_object_size", "must be more than 0");
+	if (strcmp(c->disk_sync, "commit") != 0 && strcmp(c->disk_sync, "periodic") != 0)
+		return kfail(c, err, errlen, "disk_sync", "must be commit or periodic (got '%s')",
+		             c->disk_sync);
+	if (c->disk_low_watermark >= c->disk_high_watermark)
+		return kfail(c, err, errlen, "disk_low_watermark",
+		             "must be below disk_high_watermark (%u%%, got %u%%)",
+		             c->disk_high_watermark, c->disk_low_watermark);
+	if (c->disk_batch_delay > 1)
+		return kfail(c, err, errlen, "disk_batch_delay", "must be at most 1s");
+	if (c->disk_dir[0] != '\0' && c->disk_size < (1u << 20))
+		return kfail(c, err, errlen, "disk", "size must be at least 1M");
 	if (c->via_name[0] == '\0')
 		return kfail(c, err, errlen, "forwarding.via", "must not be empty");
 	if (strcmp(c->eviction, "s3fifo") != 0 && strcmp(c->eviction, "lru") != 0)

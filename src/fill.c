@@ -39,6 +39,7 @@
 #include "policy/predict.h"
 #include "site.h"
 #include "storage/ec_store.h"
+#include "tiers.h"
 #include "worker.h"
 
 #define FILL_MAGIC 0x46494c31u
@@ -569,11 +570,11 @@ static void f_head(void *owner, struct ec_fetch *fe, const struct ec_h1_resp *or
 		bool inapplicable = false;
 		struct ec_obj *obj = ec_cobj_freshen(&cx, f->stale, oresp, now, &inapplicable);
 		if (inapplicable)
-			ec_store_remove(w->store, f->stale);
+			ec_tiers_remove(w, f->stale);
 		if (obj == NULL) {
 			set_state(f, FS_FAILED, NULL);
 		} else {
-			ec_store_insert(w->store, obj);
+			ec_tiers_insert(w, obj, now);
 			pthread_mutex_lock(&f->lock);
 			f->revalidated = true;
 			pthread_mutex_unlock(&f->lock);
@@ -686,7 +687,7 @@ static void f_done(void *owner, struct ec_fetch *fe)
 		struct ec_obj *obj = f->obj;
 		ec_obj_finish(obj);
 		/* Stored if admitted; readers stream from it either way. */
-		ec_store_insert(w->store, obj);
+		ec_tiers_insert(w, obj, (int64_t)ec_worker_now(w));
 		set_state(f, FS_DONE, NULL);
 		table_remove(f);
 		notify_all(f);

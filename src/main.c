@@ -31,7 +31,9 @@
 #include "fill.h"
 #include "policy/learn.h"
 #include "policy/predict.h"
+#include "storage/ec_disk.h"
 #include "storage/ec_store.h"
+#include "tiers.h"
 #include "worker.h"
 
 static struct {
@@ -40,6 +42,8 @@ static struct {
 	struct ec_config *conf;
 	struct ec_site *site;
 	struct ec_store *store;
+	struct ec_disk *disk;
+	struct ec_hdrcodec *codec;
 	struct ec_predict *predict;
 	struct ec_learn *learn;
 	unsigned nworkers;
@@ -189,6 +193,13 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	    old->max_object_size != nc->max_object_size)
 		ec_log_warn("reload: memory, cache.eviction and cache.max_object_size apply at the "
 			    "next restart");
+	if (strcmp(old->disk_dir, nc->disk_dir) != 0 || old->disk_size != nc->disk_size ||
+	    strcmp(old->disk_sync, nc->disk_sync) != 0 ||
+	    old->disk_sync_interval != nc->disk_sync_interval ||
+	    old->disk_high_watermark != nc->disk_high_watermark ||
+	    old->disk_low_watermark != nc->disk_low_watermark ||
+	    old->disk_batch_delay != nc->disk_batch_delay)
+		ec_log_warn("reload: the disk tier's settings apply at the next restart");
 	if (strcmp(old->access_log, nc->access_log) != 0 || strcmp(old->error_log, nc->error_log) != 0)
 		ec_log_warn("reload: log paths apply at the next restart (SIGUSR1 reopens them)");
 	for (unsigned i = 0; i < M.nworkers; i++)
@@ -301,6 +312,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* The disk tier: when it cannot be used, the reason is logged and the
+	 * daemon runs memory-only. */
+	M.disk = ec_tiers_open_disk(c, &M.codec);
+
 	M.predict = ec_predict_new(65536, (int64_t)c->hit_for_miss_ttl);
 	M.learn = ec_learn_new(262144);
 	if (M.predict == NULL || M.learn == NULL || ec_fill_init() != 0) {
@@ -324,6 +339,7 @@ int main(int argc, char **argv)
 		M.workers[i] = ec_worker_new(i, M.site, &fds[i * c->nlisten], c->nlisten);
 		if (M.workers[i] != NULL) {
 			M.workers[i]->store = M.store;
+			M.workers[i]->disk = M.disk;
 			M.workers[i]->predict = M.predict;
 			M.workers[i]->learn = M.learn;
 		}
@@ -357,6 +373,8 @@ int main(int argc, char **argv)
 		event_free(M.ev_drain_check);
 	event_base_free(M.base);
 	free(M.workers);
+	ec_disk_close(&M.disk); /* applies what is queued, syncs */
+	ec_hdrcodec_free(&M.codec);
 	ec_store_free(&M.store);
 	ec_predict_free(&M.predict);
 	ec_learn_free(&M.learn);

@@ -24,6 +24,7 @@ struct ec_site;
 struct ec_conn;
 struct ec_pool;
 struct ec_store;
+struct ec_disk;
 struct ec_reader;
 struct ec_fill;
 struct ec_predict;
@@ -44,6 +45,7 @@ struct ec_worker {
 	struct event_base *base;
 	struct ec_site *site; /* current generation (reference held) */
 	struct ec_store *store; /* the memory tier, shared by all workers; NULL = no cache */
+	struct ec_disk *disk;   /* the LMDB tier, shared; NULL = memory only (src/tiers.h) */
 
 	/* listeners: fds created by the main thread, one per address */
 	unsigned nlisten;

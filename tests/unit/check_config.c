@@ -210,7 +210,12 @@ static const char *all_keys_yaml = "listen: ['127.0.0.1:81', '[::1]:82']\n"     
                                    "  learn_max: 2h\n"                           /* 54 */
                                    "  refresh_ahead_pct: 10\n"                   /* 55 */
                                    "  refresh_ahead_hits: 3\n"                   /* 56 */
-                                   "busy_poll: 50ms\n";                          /* 57 */
+                                   "busy_poll: 50ms\n"                           /* 57 */
+                                   "disk_sync: periodic\n"                       /* 58 */
+                                   "disk_sync_interval: 5s\n"                    /* 59 */
+                                   "disk_high_watermark: 90\n"                   /* 60 */
+                                   "disk_low_watermark: 60\n"                    /* 61 */
+                                   "disk_batch_delay: 10ms\n";                   /* 62 */
 
 START_TEST(test_yaml_every_key)
 {
@@ -247,6 +252,11 @@ START_TEST(test_yaml_every_key)
 	ck_assert_uint_eq(c->memory_size, 1ull << 30);
 	ck_assert_str_eq(c->disk_dir, "/var/cache/ec");
 	ck_assert_uint_eq(c->disk_size, 4ull << 30);
+	ck_assert_str_eq(c->disk_sync, "periodic");
+	ck_assert_double_eq(c->disk_sync_interval, 5);
+	ck_assert_uint_eq(c->disk_high_watermark, 90);
+	ck_assert_uint_eq(c->disk_low_watermark, 60);
+	ck_assert_double_eq(c->disk_batch_delay, 0.01);
 	ck_assert_str_eq(c->admin, "off");
 	ck_assert_str_eq(c->admin_token_file, "/etc/tok");
 	ck_assert_uint_eq(c->workers, 3);
@@ -1080,6 +1090,37 @@ START_TEST(test_finish_resolves)
 }
 END_TEST
 
+START_TEST(test_finish_disk)
+{
+	LOAD_OK("origins: [http://a]\n"
+	        "disk_sync: sometimes\n");
+	FINISH_ERR("t.yaml:2: disk_sync: must be commit or periodic (got 'sometimes')");
+	ec_config_defaults(cfg);
+	LOAD_OK("origins: [http://a]\n"
+	        "disk_high_watermark: 70\n"
+	        "disk_low_watermark: 70\n");
+	FINISH_ERR("t.yaml:3: disk_low_watermark: must be below disk_high_watermark (70%, got 70%)");
+	ec_config_defaults(cfg);
+	LOAD_OK("origins: [http://a]\n"
+	        "disk: /x:512K\n");
+	FINISH_ERR("t.yaml:2: disk: size must be at least 1M");
+	ec_config_defaults(cfg);
+	LOAD_OK("origins: [http://a]\n"
+	        "disk_sync_interval: 0\n");
+	FINISH_ERR("t.yaml:2: disk_sync_interval: must be more than 0");
+	ec_config_defaults(cfg);
+	LOAD_OK("origins: [http://a]\n"
+	        "disk_batch_delay: 2s\n");
+	FINISH_ERR("t.yaml:2: disk_batch_delay: must be at most 1s");
+	ec_config_defaults(cfg);
+	ck_assert_str_eq(cfg->disk_sync, "commit");
+	ck_assert_double_eq(cfg->disk_sync_interval, 1);
+	ck_assert_uint_eq(cfg->disk_high_watermark, 85);
+	ck_assert_uint_eq(cfg->disk_low_watermark, 70);
+	ck_assert_double_eq_tol(cfg->disk_batch_delay, 0.002, 1e-9);
+}
+END_TEST
+
 START_TEST(test_finish_limits)
 {
 	LOAD_OK("origins: [http://a]\n"
@@ -1289,6 +1330,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_yaml_every_key);
 	tcase_add_test(tc, test_p_every_key);
+	tcase_add_test(tc, test_finish_disk);
 	tcase_add_test(tc, test_sizes);
 	tcase_add_test(tc, test_durations);
 	tcase_add_test(tc, test_numbers_and_bools);
