@@ -108,3 +108,22 @@ def test_late_joiner_starts_from_the_first_byte(origin, start_edgecache):
         # they joined after the first half was in: they get it at once, the rest later
         assert s.t_body(half) is not None and s.t_body(size) - s.t_body(half) > 0.3, s.pieces
     assert origin_count(origin, "/late") == 1
+
+
+def test_waiters_stream_a_chunked_body(origin, start_edgecache):
+    # the same with an origin that sends no length (chunked): waiters must not wait for
+    # the whole object before they get the head and the first bytes
+    ec = start_edgecache(workers=2)
+    size, half = 60000, 30000
+    tgt = target("/chunked", size=size, chunked=1, cc="max-age=60", delay=0.3, body_delay=0.8)
+    shots, _ = burst(ec.port, [shot(tgt) for _ in range(50)], timeout=10)
+    check_all_ok(shots, pattern_bytes(size))
+    assert origin_count(origin, "/chunked") == 1
+    writers, collapsed = writer_and_waiters(shots)
+    assert len(writers) == 1 and len(collapsed) == 49, (len(writers), len(collapsed))
+    rest_first = min(s.t_body(size) for s in shots)
+    late = [(round(s.t_head, 3), round(s.t_done, 3)) for s in collapsed
+            if not (s.t_body(half) is not None and s.t_body(half) < rest_first)]
+    assert not late, "%d of 49 waiters got the head and first half of a chunked body only " \
+        "after the origin sent the rest at ~%.2f s (head, done): %r" % (
+            len(late), rest_first, late[:5])
