@@ -27,6 +27,8 @@
 
 #include "config.h"
 #include "log.h"
+#include "health_check.h"
+#include "origin_stats.h"
 #include "site.h"
 #include "fill.h"
 #include "policy/learn.h"
@@ -41,6 +43,7 @@ static struct {
 	char **argv;
 	struct ec_config *conf;
 	struct ec_site *site;
+	struct ec_hc *hc; /* active health checks of `site` */
 	struct ec_store *store;
 	struct ec_disk *disk;
 	struct ec_hdrcodec *codec;
@@ -202,6 +205,9 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 		ec_log_warn("reload: the disk tier's settings apply at the next restart");
 	if (strcmp(old->access_log, nc->access_log) != 0 || strcmp(old->error_log, nc->error_log) != 0)
 		ec_log_warn("reload: log paths apply at the next restart (SIGUSR1 reopens them)");
+	ec_origin_publish(s); /* before the workers use it: backends keep their health */
+	ec_hc_stop(&M.hc);
+	M.hc = ec_hc_start(s);
 	for (unsigned i = 0; i < M.nworkers; i++)
 		ec_worker_post(M.workers[i], EC_WCMD_RELOAD, s);
 	ec_site_unref(&M.site);
@@ -335,6 +341,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "edgecache: out of memory\n");
 		return 1;
 	}
+	ec_origin_publish(M.site);
+	M.hc = ec_hc_start(M.site);
 	for (unsigned i = 0; i < M.nworkers; i++) {
 		M.workers[i] = ec_worker_new(i, M.site, &fds[i * c->nlisten], c->nlisten);
 		if (M.workers[i] != NULL) {
@@ -367,6 +375,8 @@ int main(int argc, char **argv)
 
 	for (unsigned i = 0; i < M.nworkers; i++)
 		ec_worker_join_free(&M.workers[i]);
+	ec_hc_stop(&M.hc);
+	ec_origin_publish(NULL);
 	for (size_t i = 0; i < EC_ARRAY_LEN(sigs); i++)
 		event_free(sigs[i]);
 	if (M.ev_drain_check)

@@ -25,6 +25,8 @@
 #include "h1_body.h"
 #include "netio.h"
 #include "origin.h"
+#include "origin_stats.h"
+#include "route.h"
 #include "site.h"
 #include "worker.h"
 
@@ -77,6 +79,9 @@ struct ec_oconn {
 	unsigned nreq;
 	struct ec_fetch *fetch; /* NULL while idle */
 	bool reading, writing;
+	/* while idle: the site whose backend counts it in pool_idle (reference) */
+	struct ec_site *idle_site;
+	struct ec_bstate *idle_st;
 };
 
 enum fstate {
@@ -92,8 +97,12 @@ struct ec_fetch {
 	struct ec_worker *wrk;
 	struct ec_site *site;
 	unsigned backend;      /* index into site->backends */
-	unsigned backends_tried;
+	unsigned group;        /* site->groups */
+	uint64_t tried;        /* the group's backends tried (bit index - first) */
+	unsigned retries_left; /* other backends still allowed after a connect failure */
 	bool retried_reuse;
+	struct ec_bstate *inflight_st; /* the backend counting this try in flight */
+	double t_attempt;
 	const struct ec_fetch_ops *ops;
 	void *owner;
 	struct ec_fetch_req r;
@@ -160,6 +169,15 @@ static void oc_close(struct ec_oconn *oc)
 	free(oc);
 }
 
+/* The connection leaves the idle state: its backend's pool_idle goes down. */
+static void oc_unidle(struct ec_oconn *oc)
+{
+	if (oc->idle_st != NULL)
+		__atomic_sub_fetch(&oc->idle_st->pool_idle, 1, __ATOMIC_RELAXED);
+	oc->idle_st = NULL;
+	ec_site_unref(&oc->idle_site);
+}
+
 static struct ec_pool *pool_get(struct ec_worker *w, uint64_t id, bool create)
 {
 	for (unsigned i = 0; i < w->npools; i++)
@@ -197,11 +215,13 @@ static struct ec_oconn *pool_pop(struct ec_worker *w, uint64_t id)
 	pool_unlink(p, oc);
 	EC_STAT_DEC(&w->stats, origin_conns_idle);
 	event_del(oc->ev_timer);
+	oc_unidle(oc);
 	return oc;
 }
 
-/* Puts a connection whose exchange ended cleanly back into its pool. */
-static void pool_put(struct ec_oconn *oc)
+/* Puts a connection whose exchange ended cleanly back into its pool; `b`
+ * of `site` counts it as idle. */
+static void pool_put(struct ec_oconn *oc, struct ec_site *site, const struct ec_backend *b)
 {
 	struct ec_worker *w = oc->wrk;
 	const struct ec_config *cf = w->site->conf;
@@ -211,6 +231,9 @@ static void pool_put(struct ec_oconn *oc)
 		return;
 	}
 	oc->fetch = NULL;
+	oc->idle_site = ec_site_ref(site);
+	oc->idle_st = b->st;
+	__atomic_add_fetch(&b->st->pool_idle, 1, __ATOMIC_RELAXED);
 	oc_set_writing(oc, false);
 	oc_set_reading(oc, true); /* a close or stray bytes while idle end it */
 	event_add(oc->ev_timer, w->tv_pool_idle);
@@ -232,6 +255,7 @@ static void oc_idle_end(struct ec_oconn *oc)
 	EC_AN(p);
 	pool_unlink(p, oc);
 	EC_STAT_DEC(&w->stats, origin_conns_idle);
+	oc_unidle(oc);
 	oc_close(oc);
 }
 
@@ -333,9 +357,32 @@ static void fetch_release_conn(struct ec_fetch *f, bool reuse)
 	oc->fetch = NULL;
 	event_del(oc->ev_timer);
 	if (reuse)
-		pool_put(oc);
+		pool_put(oc, f->site, cur_backend(f));
 	else
 		oc_close(oc);
+}
+
+/* The current try is over: its backend has one fewer in flight. */
+static void fetch_end_try(struct ec_fetch *f)
+{
+	if (f->inflight_st != NULL)
+		__atomic_sub_fetch(&f->inflight_st->inflight, 1, __ATOMIC_RELAXED);
+	f->inflight_st = NULL;
+}
+
+/* Passive health and error counts for a try that failed with err. */
+static void fetch_note_failure(struct ec_fetch *f, enum ec_fetch_err err)
+{
+	const struct ec_backend *b = cur_backend(f);
+	if (err == EC_FETCH_E_CLIENT_BODY)
+		return; /* the client's fault */
+	EC_BSTAT_ADD(b->st, errors, 1);
+	/* a pooled connection the origin had closed says nothing about its health */
+	if (err == EC_FETCH_E_CLOSED && f->reused)
+		return;
+	if (f->head_seen)
+		return; /* a body cut short: counted, not a health signal */
+	ec_backend_result(b, f->site->groups[f->group].lbc, false, ec_time_now());
 }
 
 static void fetch_fail(struct ec_fetch *f, enum ec_fetch_err err);
@@ -358,6 +405,8 @@ static void fetch_fail(struct ec_fetch *f, enum ec_fetch_err err)
 	}
 	const struct ec_backend *b = cur_backend(f);
 	fetch_release_conn(f, false);
+	fetch_note_failure(f, err);
+	fetch_end_try(f);
 	if (!f->resp_byte && !f->head_seen) {
 		bool connect_err = err == EC_FETCH_E_CONNECT || err == EC_FETCH_E_CONNECT_TIMEOUT;
 		if (connect_err) {
@@ -365,13 +414,19 @@ static void fetch_fail(struct ec_fetch *f, enum ec_fetch_err err)
 			if (err == EC_FETCH_E_CONNECT_TIMEOUT) /* refusals were logged with errno */
 				ec_log_warn("origin %s: %s", b->name, ec_fetch_err_text(err));
 		}
-		/* Nothing reached an origin application: another backend may try. */
-		if (connect_err && f->backends_tried < f->site->nbackends) {
-			f->backend = (f->backend + 1) % f->site->nbackends;
-			f->backends_tried++;
-			EC_STAT_INC(&w->stats, origin_retries);
-			fetch_attempt(f);
-			return;
+		/* Nothing reached an origin application: another backend may try,
+		 * whatever the method. */
+		if (connect_err && f->retries_left > 0) {
+			int next = ec_route_pick(f->site, f->group, w->id, f->tried, f->r.lb_hash,
+						 ec_time_now());
+			if (next >= 0) {
+				f->backend = (unsigned)next;
+				f->retries_left--;
+				EC_STAT_INC(&w->stats, origin_retries);
+				ec_log_info("origin %s: retrying on %s", b->name, cur_backend(f)->name);
+				fetch_attempt(f);
+				return;
+			}
 		}
 		/* A pooled connection the origin had closed: once, on a fresh one. */
 		if (err == EC_FETCH_E_CLOSED && f->reused && !f->retried_reuse && f->r.idempotent &&
@@ -403,6 +458,7 @@ static void fetch_done(struct ec_fetch *f)
 		     evbuffer_get_length(oc->out) == 0 &&
 		     (cf->pool_max_requests == 0 || oc->nreq < cf->pool_max_requests);
 	fetch_release_conn(f, reuse);
+	fetch_end_try(f);
 	f->ops->done(f->owner, f);
 	fetch_free(f);
 }
@@ -418,12 +474,19 @@ static void fetch_attempt(struct ec_fetch *f)
 	f->req_body_done = !f->r.has_body;
 	f->head_seen = false;
 	ec_h1_parser_reset(&f->parser);
+	f->tried |= 1ull << (f->backend - f->site->groups[f->group].first);
+	f->inflight_st = b->st;
+	__atomic_add_fetch(&b->st->inflight, 1, __ATOMIC_RELAXED);
+	EC_BSTAT_ADD(b->st, requests, 1);
+	f->t_attempt = ec_time_now();
 	if (!f->retried_reuse)
 		oc = pool_pop(w, b->id);
 	if (oc != NULL) {
 		f->reused = true;
 		EC_STAT_INC(&w->stats, origin_conns_reused);
+		EC_BSTAT_ADD(b->st, pool_reused, 1);
 	} else {
+		EC_BSTAT_ADD(b->st, pool_new, 1);
 		oc = oc_connect(w, b);
 		if (oc == NULL) {
 			f->oc = NULL;
@@ -472,7 +535,8 @@ struct ec_fetch *ec_fetch_start(struct ec_worker *w, struct ec_site *site, unsig
 	f->wrk = w;
 	f->site = ec_site_ref(site);
 	f->backend = first;
-	f->backends_tried = 1;
+	f->group = site->backends[first].group;
+	f->retries_left = site->groups[f->group].lbc->retries;
 	f->ops = ops;
 	f->owner = owner;
 	f->r = *r;
@@ -493,6 +557,7 @@ void ec_fetch_cancel(struct ec_fetch **fp)
 		return;
 	EC_CHECK_MAGIC(f, FETCH_MAGIC);
 	fetch_release_conn(f, false);
+	fetch_end_try(f);
 	fetch_free(f);
 }
 
@@ -648,6 +713,11 @@ static void fetch_input(struct ec_fetch *f, bool eof)
 		}
 		f->head_seen = true;
 		f->state = FS_BODY;
+		ec_bstate_latency(cur_backend(f)->st, ec_time_now() - f->t_attempt);
+		if (resp.status >= 500)
+			EC_BSTAT_ADD(cur_backend(f)->st, errors, 1);
+		ec_backend_result(cur_backend(f), f->site->groups[f->group].lbc, resp.status < 500,
+				  ec_time_now());
 		f->resp_keepalive = resp.keepalive;
 		ec_h1_body_init(&f->body, resp.framing, resp.content_length);
 		f->ops->head(f->owner, f, &resp);

@@ -8,6 +8,8 @@
 #include <strings.h>
 
 #include "ec_util.h"
+#include "lb.h"
+#include "origin_stats.h"
 #include "site.h"
 
 static uint64_t fnv1a(const char *s, uint64_t h)
@@ -19,6 +21,91 @@ static uint64_t fnv1a(const char *s, uint64_t h)
 	return h;
 }
 
+/* Resolves origin o into backend b (blocking getaddrinfo). 0 or -1 with err. */
+static int backend_init(struct ec_backend *b, const struct ec_conf_origin *o, unsigned index,
+                        char *err, size_t errlen)
+{
+	struct addrinfo hints = {0}, *res = NULL;
+	char port[16];
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%u", o->port);
+	int rc = getaddrinfo(o->host, port, &hints, &res);
+	if (rc != 0 || res == NULL) {
+		snprintf(err, errlen, "origin %s: cannot resolve %s: %s", o->url, o->host,
+			 rc ? gai_strerror(rc) : "no address");
+		return -1;
+	}
+	EC_ASSERT(res->ai_addrlen <= sizeof(b->addr));
+	memcpy(&b->addr, res->ai_addr, res->ai_addrlen);
+	b->addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	b->index = index;
+	b->weight = o->weight ? o->weight : 1;
+	b->backup = o->backup;
+	if (strchr(o->host, ':'))
+		snprintf(b->name, sizeof(b->name), "[%s]:%u", o->host, o->port);
+	else
+		snprintf(b->name, sizeof(b->name), "%s:%u", o->host, o->port);
+	snprintf(b->host_field, sizeof(b->host_field), "%s", o->authority);
+	b->id = fnv1a(b->name, fnv1a(o->scheme, 0xcbf29ce484222325ull));
+	return 0;
+}
+
+/* Adds group `name` over backends[first..first+n) and its balancer state. */
+static int group_init(struct ec_site *s, const struct ec_config *conf, struct ec_group *g,
+                      const char *name, const struct ec_conf_group *cg,
+                      const struct ec_conf_lb *lbc, unsigned first, unsigned n, char *err,
+                      size_t errlen)
+{
+	struct ec_lb_peer peers[EC_LB_MAX];
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	g->cg = cg;
+	g->lbc = lbc;
+	g->first = first;
+	g->n = n;
+	g->ops = ec_lb_find(lbc->algorithm);
+	if (g->ops == NULL) {
+		snprintf(err, errlen, "group %s: unknown algorithm '%s'", name, lbc->algorithm);
+		return -1;
+	}
+	if (n == 0 || n > EC_LB_MAX) {
+		snprintf(err, errlen, "group %s: %u backends (1 to %d)", name, n, EC_LB_MAX);
+		return -1;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct ec_backend *b = &s->backends[first + i];
+		peers[i].name = b->name;
+		peers[i].weight = b->weight;
+		b->group = (unsigned)(g - s->groups);
+		const char *host = cg ? cg->host : conf->origin_host;
+		snprintf(b->send_host, sizeof(b->send_host), "%s", host);
+		ec_bstate_init(&s->bstates[first + i], strcmp(lbc->health_check, "none") != 0);
+		b->st = &s->bstates[first + i];
+	}
+	g->lb = g->ops->create(peers, n, conf->workers ? conf->workers : 1);
+	if (g->lb == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static void site_free(struct ec_site *s)
+{
+	for (unsigned i = 0; i < s->ngroups; i++)
+		if (s->groups[i].lb != NULL)
+			s->groups[i].ops->destroy(s->groups[i].lb);
+	if (s->bstates != NULL)
+		for (unsigned i = 0; i < s->nbackends; i++)
+			if (s->backends[i].st != NULL)
+				ec_bstate_destroy(&s->bstates[i]);
+	free(s->groups);
+	free(s->bstates);
+	free(s->backends);
+	free(s);
+}
+
 struct ec_site *ec_site_build(struct ec_config *conf, char *err, size_t errlen)
 {
 	struct ec_site *s = calloc(1, sizeof(*s));
@@ -27,42 +114,36 @@ struct ec_site *ec_site_build(struct ec_config *conf, char *err, size_t errlen)
 		return NULL;
 	}
 	s->refcnt = 1;
-	s->backends = calloc(conf->norigins ? conf->norigins : 1, sizeof(*s->backends));
-	if (s->backends == NULL) {
-		free(s);
+	unsigned nb = conf->norigins + conf->ngbackends;
+	s->backends = calloc(nb ? nb : 1, sizeof(*s->backends));
+	s->groups = calloc(conf->ngroups + 1, sizeof(*s->groups));
+	if (posix_memalign((void **)&s->bstates, EC_CACHELINE,
+			   (nb ? nb : 1) * sizeof(*s->bstates)) != 0)
+		s->bstates = NULL;
+	if (s->backends == NULL || s->groups == NULL || s->bstates == NULL) {
+		site_free(s);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	for (unsigned i = 0; i < conf->norigins; i++) {
-		const struct ec_conf_origin *o = &conf->origins[i];
-		struct ec_backend *b = &s->backends[i];
-		struct addrinfo hints = {0}, *res = NULL;
-		char port[16];
-		hints.ai_socktype = SOCK_STREAM;
-		hints.ai_flags = AI_NUMERICSERV;
-		snprintf(port, sizeof(port), "%u", o->port);
-		int rc = getaddrinfo(o->host, port, &hints, &res);
-		if (rc != 0 || res == NULL) {
-			snprintf(err, errlen, "origin %s: cannot resolve %s: %s", o->url, o->host,
-				 rc ? gai_strerror(rc) : "no address");
-			free(s->backends);
-			free(s);
-			return NULL;
-		}
-		EC_ASSERT(res->ai_addrlen <= sizeof(b->addr));
-		memcpy(&b->addr, res->ai_addr, res->ai_addrlen);
-		b->addrlen = res->ai_addrlen;
-		freeaddrinfo(res);
-		b->index = i;
-		b->weight = o->weight ? o->weight : 1;
-		if (strchr(o->host, ':'))
-			snprintf(b->name, sizeof(b->name), "[%s]:%u", o->host, o->port);
-		else
-			snprintf(b->name, sizeof(b->name), "%s:%u", o->host, o->port);
-		snprintf(b->host_field, sizeof(b->host_field), "%s", o->authority);
-		b->id = fnv1a(b->name, fnv1a(o->scheme, 0xcbf29ce484222325ull));
+	for (unsigned i = 0; i < conf->norigins; i++)
+		if (backend_init(&s->backends[i], &conf->origins[i], i, err, errlen) != 0)
+			goto fail;
+	for (unsigned i = 0; i < conf->ngbackends; i++)
+		if (backend_init(&s->backends[conf->norigins + i], &conf->gbackends[i],
+				 conf->norigins + i, err, errlen) != 0)
+			goto fail;
+	s->nbackends = nb;
+	if (conf->norigins > 0) {
+		if (group_init(s, conf, &s->groups[s->ngroups++], "default", NULL, &conf->lb, 0,
+			       conf->norigins, err, errlen) != 0)
+			goto fail;
 	}
-	s->nbackends = conf->norigins;
+	for (unsigned i = 0; i < conf->ngroups; i++) {
+		const struct ec_conf_group *cg = &conf->groups[i];
+		if (group_init(s, conf, &s->groups[s->ngroups++], cg->name, cg, &cg->lb,
+			       conf->norigins + cg->first, cg->n, err, errlen) != 0)
+			goto fail;
+	}
 	s->conf = ec_config_ref(conf);
 
 	/* RFC 9213 targets from cache.targeted: CDN-Cache-Control is a
@@ -95,6 +176,9 @@ struct ec_site *ec_site_build(struct ec_config *conf, char *err, size_t errlen)
 	s->fconf.default_ttl = (int64_t)conf->default_ttl;
 	s->fconf.stale_on_error = (int64_t)conf->grace;
 	return s;
+fail:
+	site_free(s);
+	return NULL;
 }
 
 struct ec_site *ec_site_ref(struct ec_site *s)
@@ -112,6 +196,5 @@ void ec_site_unref(struct ec_site **sp)
 	if (__atomic_sub_fetch(&s->refcnt, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	ec_config_unref(&s->conf);
-	free(s->backends);
-	free(s);
+	site_free(s);
 }

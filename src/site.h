@@ -17,8 +17,15 @@
 #include "config.h"
 #include "policy/fresh.h"
 
+struct ec_bstate;
+struct ec_lb_ops;
+
 struct ec_backend {
 	unsigned index;                /* position in site->backends */
+	unsigned group;                /* index into site->groups */
+	bool backup;                   /* used only when every primary of the group is down */
+	char send_host[256];           /* Host to send (group host / origin_host); "" = client's */
+	struct ec_bstate *st;          /* shared health and counters (origin_stats.h) */
 	char name[300];                /* host:port for logs, e.g. 127.0.0.1:9000 */
 	char host_field[300];          /* Host value when the origin's own name is wanted */
 	struct sockaddr_storage addr;  /* resolved at load time */
@@ -29,11 +36,25 @@ struct ec_backend {
 
 #define EC_SITE_MAX_TARGETS 8
 
+/* An origin group: backends site->backends[first..first+n), routed by Host and
+ * path prefix (cg), balanced by `ops` with per-site state `lb`. */
+struct ec_group {
+	char name[64];
+	const struct ec_conf_group *cg; /* NULL for the default group (-o / origins:) */
+	const struct ec_conf_lb *lbc;   /* into conf */
+	unsigned first, n;
+	const struct ec_lb_ops *ops;
+	void *lb; /* the algorithm's state (lb.h) */
+};
+
 struct ec_site {
 	unsigned refcnt;
 	struct ec_config *conf; /* reference held */
 	unsigned nbackends;
-	struct ec_backend *backends;
+	struct ec_backend *backends; /* every group's, group by group */
+	unsigned ngroups;
+	struct ec_group *groups; /* the default group first when there is one */
+	struct ec_bstate *bstates; /* one per backend */
 
 	/* cache rules derived from conf (policy/ takes them as a struct) */
 	struct ec_fresh_conf fconf;
