@@ -428,13 +428,34 @@ static void fetch_fail(struct ec_fetch *f, enum ec_fetch_err err)
 				return;
 			}
 		}
-		/* A pooled connection the origin had closed: once, on a fresh one. */
-		if (err == EC_FETCH_E_CLOSED && f->reused && !f->retried_reuse && f->r.idempotent &&
-		    !f->body_pulled) {
-			f->retried_reuse = true;
-			EC_STAT_INC(&w->stats, origin_retries);
-			fetch_attempt(f);
-			return;
+		/* The connection died before any response byte. The request may have
+		 * reached the origin: only an idempotent one without a consumed body
+		 * goes again. A pooled connection the origin had closed (its
+		 * keep-alive timeout): once, on a fresh connection to the same
+		 * backend unless it was marked down meanwhile; otherwise (the
+		 * backend died under the request) on another backend. */
+		if (err == EC_FETCH_E_CLOSED && f->r.idempotent && !f->body_pulled) {
+			if (f->reused && !f->retried_reuse && !ec_health_is_down(&b->st->health)) {
+				f->retried_reuse = true;
+				EC_STAT_INC(&w->stats, origin_retries);
+				fetch_attempt(f);
+				return;
+			}
+			int next = f->retries_left > 0
+					   ? ec_route_pick(f->site, f->group, w->id, f->tried,
+							   f->r.lb_hash, ec_time_now())
+					   : -1;
+			if (next >= 0) {
+				f->backend = (unsigned)next;
+				f->retries_left--;
+				f->retried_reuse = false;
+				EC_STAT_INC(&w->stats, origin_retries);
+				ec_log_info("origin %s: connection lost before the response; retrying "
+					    "on %s",
+					    b->name, cur_backend(f)->name);
+				fetch_attempt(f);
+				return;
+			}
 		}
 	}
 	if (err == EC_FETCH_E_TIMEOUT || err == EC_FETCH_E_BODY_TIMEOUT)

@@ -4,6 +4,8 @@
 # method, request body included; a request whose bytes reached an origin is
 # never retried when it is not idempotent.
 
+import http.client
+
 from e2elib import assert_daemon_error, closed_port
 from test_origin_0000_support import backends_config, count_by_origin, get_many, origins  # noqa: F401
 
@@ -58,9 +60,27 @@ def test_non_idempotent_never_retried_after_send(origins, start_edgecache):
     a, b = origins(2)
     ec = start_edgecache("-o", b.base_url, "-p", "origin.fail_max=0", origin_url=a.base_url)
     # both reset the connection after reading the request: the bytes reached an origin
-    r = ec.get("/rst?reset=1", method="POST", body=b"data")
+    r = ec.get("/rst-post?reset=1", method="POST", body=b"data")
     assert_daemon_error(r, 502, closes=False)
-    r = ec.get("/rst?reset=1")
+    # a POST reached exactly one origin, once
+    assert sum(count_by_origin([a, b], "/rst-post")) == 1
+    # a GET is idempotent: tried on the other backend too (which resets as well)
+    r = ec.get("/rst-get?reset=1")
     assert_daemon_error(r, 502, closes=False)
-    # each request reached exactly one origin, once
-    assert sum(count_by_origin([a, b], "/rst")) == 2
+    assert count_by_origin([a, b], "/rst-get") == [1, 1]
+
+
+def test_idempotent_retried_when_connection_dies(origins, start_edgecache):
+    a, b = origins(2)
+    # the first request to a path resets, later ones are answered; b has seen one already
+    tgt = "/die?reset=1&reset@2=0&cc=no-store"
+    try:
+        b.get_status(tgt)
+    except (OSError, http.client.HTTPException):
+        pass
+    ec = start_edgecache("-o", b.base_url, "-p", "origin.fail_max=0", origin_url=a.base_url)
+    r = ec.get(tgt)
+    assert r.status == 200, r
+    assert r.header("x-origin-seq") == "2"
+    assert count_by_origin([a, b], "/die") == [1, 2]
+    assert "connection lost before the response; retrying on %s" % b.addr in ec.stderr_text()
