@@ -71,6 +71,12 @@ struct ec_conf_lb {
 	unsigned fail_max;      /* passive: failures (connect, 5xx) that take it down; 3; 0 off */
 	double fail_window;     /* passive: ... within this long; 10s */
 	double fail_timeout;    /* passive: a downed backend gets a probe request after this; 5s */
+	/* upstream TLS, for https:// backends */
+	bool tls_verify;       /* verify the certificate and the name; true */
+	char tls_ca[256];      /* CA file (PEM); "" = the system store */
+	char tls_sni[256];     /* name sent and verified; "" = the backend's host */
+	char tls_cert[256];    /* client certificate (PEM); "" = none */
+	char tls_key[256];     /* its key */
 };
 
 /* One origin group from `groups:`. Its backends are gbackends[first..first+n). */

@@ -26,6 +26,7 @@
 #include "netio.h"
 #include "origin.h"
 #include "origin_stats.h"
+#include "origin_tls.h"
 #include "route.h"
 #include "site.h"
 #include "worker.h"
@@ -79,6 +80,7 @@ struct ec_oconn {
 	unsigned nreq;
 	struct ec_fetch *fetch; /* NULL while idle */
 	bool reading, writing;
+	SSL *ssl; /* https backends (origin_tls.h); NULL for plain TCP */
 	/* while idle: the site whose backend counts it in pool_idle (reference) */
 	struct ec_site *idle_site;
 	struct ec_bstate *idle_st;
@@ -87,6 +89,7 @@ struct ec_oconn {
 enum fstate {
 	FS_INVALID = 0,
 	FS_CONNECTING,
+	FS_HANDSHAKE, /* TLS, under the connect timeout */
 	FS_SENDING,   /* the request is being written */
 	FS_WAIT_HEAD, /* the request is written; waiting for the head */
 	FS_BODY,      /* streaming the response body */
@@ -131,6 +134,7 @@ static void oc_on_write(evutil_socket_t fd, short what, void *arg);
 static void oc_on_timer(evutil_socket_t fd, short what, void *arg);
 static void fetch_attempt(struct ec_fetch *f);
 static void fetch_send(struct ec_fetch *f);
+static void fetch_handshake(struct ec_fetch *f);
 
 /* --- connections and pools --------------------------------------------- */
 
@@ -159,6 +163,8 @@ static void oc_set_writing(struct ec_oconn *oc, bool on)
 static void oc_close(struct ec_oconn *oc)
 {
 	EC_CHECK_MAGIC(oc, OCONN_MAGIC);
+	if (oc->ssl != NULL)
+		SSL_free(oc->ssl);
 	event_free(oc->ev_read);
 	event_free(oc->ev_write);
 	event_free(oc->ev_timer);
@@ -633,14 +639,15 @@ static void fetch_send(struct ec_fetch *f)
 {
 	struct ec_oconn *oc = f->oc;
 	struct ec_worker *w = f->wrk;
-	if (f->state == FS_CONNECTING || oc == NULL)
+	if (f->state == FS_CONNECTING || f->state == FS_HANDSHAKE || oc == NULL)
 		return;
 	for (;;) {
 		enum pump p = f->req_body_done ? PUMP_DONE : fetch_pump_body(f);
 		if (p == PUMP_FAILED)
 			return;
 		if (evbuffer_get_length(oc->out)) {
-			int n = evbuffer_write(oc->out, oc->fd);
+			int n = oc->ssl ? ec_otls_write(oc->ssl, oc->out)
+					: evbuffer_write(oc->out, oc->fd);
 			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 				if (f->head_seen) {
 					/* The origin answered early and stopped reading the
@@ -681,6 +688,28 @@ void ec_fetch_body_ready(struct ec_fetch *f)
 	EC_CHECK_MAGIC(f, FETCH_MAGIC);
 	if (f->oc != NULL && !f->req_body_done)
 		fetch_send(f);
+}
+
+/* TLS handshake steps; then the request goes out. */
+static void fetch_handshake(struct ec_fetch *f)
+{
+	struct ec_oconn *oc = f->oc;
+	bool want_write = false;
+	char why[320];
+	int rc = ec_otls_handshake(oc->ssl, &want_write, why, sizeof(why));
+	if (rc == 0) {
+		oc_set_writing(oc, want_write); /* reading stays on */
+		return;
+	}
+	if (rc < 0) {
+		ec_log_warn("origin %s: TLS with %s: %s", cur_backend(f)->name,
+			    cur_backend(f)->tls_name, why);
+		fetch_fail(f, EC_FETCH_E_TLS);
+		return;
+	}
+	f->state = FS_SENDING;
+	event_del(oc->ev_timer);
+	fetch_send(f);
 }
 
 /* --- receiving ------------------------------------------------------------- */
@@ -803,11 +832,17 @@ static void oc_on_read(evutil_socket_t fd, short what, void *arg)
 	EC_CHECK_MAGIC(oc, OCONN_MAGIC);
 	struct ec_fetch *f = oc->fetch;
 	if (f == NULL) {
+		if (oc->ssl != NULL && ec_otls_idle_ok(oc->ssl))
+			return; /* a TLS 1.3 session ticket after the response */
 		oc_idle_end(oc);
 		return;
 	}
 	if (f->state == FS_CONNECTING)
 		return; /* wait for writability to learn the connect result */
+	if (f->state == FS_HANDSHAKE) {
+		fetch_handshake(f);
+		return;
+	}
 	f->wrk->activity++;
 	/* Small reads for heads and small bodies (a 64 KiB buffer per 1 KiB
 	 * response is a wasted allocation), large ones while a big body streams. */
@@ -815,7 +850,7 @@ static void oc_on_read(evutil_socket_t fd, short what, void *arg)
 	if (f->head_seen && (f->body.framing == EC_H1_BODY_CLOSE ||
 			     f->body.framing == EC_H1_BODY_CHUNKED || f->body.left > READ_SMALL))
 		want = READ_MAX;
-	int n = ec_netio_read(oc->in, fd, want);
+	int n = oc->ssl ? ec_otls_read(oc->ssl, oc->in, want) : ec_netio_read(oc->in, fd, want);
 	bool eof = false;
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -850,8 +885,22 @@ static void oc_on_write(evutil_socket_t fd, short what, void *arg)
 			fetch_fail(f, EC_FETCH_E_CONNECT);
 			return;
 		}
+		if (cur_backend(f)->tls) {
+			const struct ec_group *g = &f->site->groups[f->group];
+			oc->ssl = ec_otls_new(g->tls, fd, cur_backend(f)->tls_name);
+			if (oc->ssl == NULL) {
+				fetch_fail(f, EC_FETCH_E_RESOURCES);
+				return;
+			}
+			f->state = FS_HANDSHAKE;
+			fetch_handshake(f);
+			return;
+		}
 		f->state = FS_SENDING;
 		event_del(oc->ev_timer);
+	} else if (f->state == FS_HANDSHAKE) {
+		fetch_handshake(f);
+		return;
 	}
 	fetch_send(f);
 }
@@ -867,6 +916,7 @@ static void oc_on_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	switch (f->state) {
 	case FS_CONNECTING:
+	case FS_HANDSHAKE:
 		fetch_fail(f, EC_FETCH_E_CONNECT_TIMEOUT);
 		break;
 	case FS_SENDING:

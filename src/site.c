@@ -10,6 +10,7 @@
 #include "ec_util.h"
 #include "lb.h"
 #include "origin_stats.h"
+#include "origin_tls.h"
 #include "site.h"
 
 static uint64_t fnv1a(const char *s, uint64_t h)
@@ -49,6 +50,62 @@ static int backend_init(struct ec_backend *b, const struct ec_conf_origin *o, un
 		snprintf(b->name, sizeof(b->name), "%s:%u", o->host, o->port);
 	snprintf(b->host_field, sizeof(b->host_field), "%s", o->authority);
 	b->id = fnv1a(b->name, fnv1a(o->scheme, 0xcbf29ce484222325ull));
+	b->tls = strcmp(o->scheme, "https") == 0;
+	snprintf(b->tls_name, sizeof(b->tls_name), "%s", o->host);
+	return 0;
+}
+
+/* "FILE:LINE: KEY", "FLAG: KEY" or "KEY": where a group setting came from. */
+static void where(const struct ec_config *conf, const struct ec_conf_group *cg, unsigned gi,
+		  const char *leaf, char *out, size_t outlen)
+{
+	char key[64];
+	if (cg != NULL)
+		snprintf(key, sizeof(key), "groups[%u].%s", gi, leaf);
+	else
+		snprintf(key, sizeof(key), "origin.%s", leaf);
+	const struct ec_conf_source *src = ec_config_source(conf, key);
+	if (src == NULL && cg != NULL) {
+		snprintf(key, sizeof(key), "groups[%u]", gi);
+		snprintf(out, outlen, "%s:%u: %s", conf->path, cg->line, key);
+	} else if (src == NULL) {
+		snprintf(out, outlen, "%s", key);
+	} else if (src->flag != NULL) {
+		snprintf(out, outlen, "%s: %s", src->flag, key);
+	} else {
+		snprintf(out, outlen, "%s:%u: %s", conf->path, src->line, key);
+	}
+}
+
+/* TLS for a group with https backends: the context, and the names. */
+static int group_tls(struct ec_site *s, const struct ec_config *conf, struct ec_group *g,
+		     unsigned gi, char *err, size_t errlen)
+{
+	bool any = false;
+	for (unsigned i = 0; i < g->n; i++)
+		any |= s->backends[g->first + i].tls;
+	if (!any)
+		return 0;
+	char at[700], why[512];
+	if (strcmp(g->lbc->health_check, "http") == 0) {
+		where(conf, g->cg, gi, "health_check", at, sizeof(at));
+		snprintf(err, errlen, "%s: http checks of https backends are not supported; use tcp",
+			 at);
+		return -1;
+	}
+	g->tls = ec_otls_ctx_new(g->lbc, why, sizeof(why));
+	if (g->tls == NULL) {
+		where(conf, g->cg, gi, g->lbc->tls_cert[0] && strstr(why, "client") ? "tls_cert"
+								  : "tls_ca",
+		      at, sizeof(at));
+		snprintf(err, errlen, "%s: %s", at, why);
+		return -1;
+	}
+	for (unsigned i = 0; i < g->n; i++) {
+		struct ec_backend *b = &s->backends[g->first + i];
+		if (g->lbc->tls_sni[0])
+			snprintf(b->tls_name, sizeof(b->tls_name), "%s", g->lbc->tls_sni);
+	}
 	return 0;
 }
 
@@ -96,6 +153,8 @@ static void site_free(struct ec_site *s)
 	for (unsigned i = 0; i < s->ngroups; i++)
 		if (s->groups[i].lb != NULL)
 			s->groups[i].ops->destroy(s->groups[i].lb);
+	for (unsigned i = 0; i < s->ngroups; i++)
+		SSL_CTX_free(s->groups[i].tls);
 	if (s->bstates != NULL)
 		for (unsigned i = 0; i < s->nbackends; i++)
 			if (s->backends[i].st != NULL)
@@ -135,13 +194,15 @@ struct ec_site *ec_site_build(struct ec_config *conf, char *err, size_t errlen)
 	s->nbackends = nb;
 	if (conf->norigins > 0) {
 		if (group_init(s, conf, &s->groups[s->ngroups++], "default", NULL, &conf->lb, 0,
-			       conf->norigins, err, errlen) != 0)
+			       conf->norigins, err, errlen) != 0 ||
+		    group_tls(s, conf, &s->groups[s->ngroups - 1], 0, err, errlen) != 0)
 			goto fail;
 	}
 	for (unsigned i = 0; i < conf->ngroups; i++) {
 		const struct ec_conf_group *cg = &conf->groups[i];
 		if (group_init(s, conf, &s->groups[s->ngroups++], cg->name, cg, &cg->lb,
-			       conf->norigins + cg->first, cg->n, err, errlen) != 0)
+			       conf->norigins + cg->first, cg->n, err, errlen) != 0 ||
+		    group_tls(s, conf, &s->groups[s->ngroups - 1], i, err, errlen) != 0)
 			goto fail;
 	}
 	s->conf = ec_config_ref(conf);

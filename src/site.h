@@ -26,6 +26,8 @@ struct ec_backend {
 	bool backup;                   /* used only when every primary of the group is down */
 	char send_host[256];           /* Host to send (group host / origin_host); "" = client's */
 	struct ec_bstate *st;          /* shared health and counters (origin_stats.h) */
+	bool tls;                      /* https: through group->tls */
+	char tls_name[256];            /* SNI and verified name (tls_sni or the host) */
 	char name[300];                /* host:port for logs, e.g. 127.0.0.1:9000 */
 	char host_field[300];          /* Host value when the origin's own name is wanted */
 	struct sockaddr_storage addr;  /* resolved at load time */
@@ -45,6 +47,7 @@ struct ec_group {
 	unsigned first, n;
 	const struct ec_lb_ops *ops;
 	void *lb; /* the algorithm's state (lb.h) */
+	struct ssl_ctx_st *tls; /* SSL_CTX for its https backends, NULL without (origin_tls.h) */
 };
 
 struct ec_site {

@@ -229,7 +229,12 @@ static const char *all_keys_yaml = "listen: ['127.0.0.1:81', '[::1]:82']\n"     
                                    "origin.fail_window: 20s\n"                   /* 73 */
                                    "origin.fail_timeout: 7s\n"                   /* 74 */
                                    "groups:\n"                                   /* 75 */
-                                   "  - {name: g, backends: [127.0.0.1:1]}\n";   /* 76 */
+                                   "  - {name: g, backends: [127.0.0.1:1]}\n"    /* 76 */
+                                   "origin.tls_verify: false\n"                  /* 77 */
+                                   "origin.tls_ca: /ca.pem\n"                    /* 78 */
+                                   "origin.tls_sni: o.example\n"                 /* 79 */
+                                   "origin.tls_cert: /c.pem\n"                   /* 80 */
+                                   "origin.tls_key: /k.pem\n";                   /* 81 */
 
 START_TEST(test_yaml_every_key)
 {
@@ -326,6 +331,11 @@ START_TEST(test_yaml_every_key)
 	ck_assert_double_eq(c->lb.fail_timeout, 7);
 	ck_assert_uint_eq(c->ngroups, 1);
 	ck_assert_str_eq(c->groups[0].name, "g");
+	ck_assert(!c->lb.tls_verify);
+	ck_assert_str_eq(c->lb.tls_ca, "/ca.pem");
+	ck_assert_str_eq(c->lb.tls_sni, "o.example");
+	ck_assert_str_eq(c->lb.tls_cert, "/c.pem");
+	ck_assert_str_eq(c->lb.tls_key, "/k.pem");
 
 	/* every key has its line */
 	static const struct {
