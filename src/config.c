@@ -152,7 +152,11 @@ static const struct key keys[] = {
          .deflt = "60s", .doc = "close pooled connections idle this long"},
         {"origin.pool_max_requests", KT_UINT, FLD(pool_max_requests), .min = 0, .max = UINT_MAX,
          .deflt = "0", .doc = "requests per origin connection; 0 = unlimited"},
-        /* origin.algorithm ... origin.fail_timeout: struct ec_conf_lb, also per group */
+        {"origin.dns_interval", KT_DURATION, FLD(dns_interval), .deflt = "30s",
+         .doc = "re-resolve backend names this often; 0 = never"},
+        {"origin.dns_resolv_conf", KT_STR, FLD(dns_resolv_conf), .deflt = "/etc/resolv.conf",
+         .doc = "nameservers for backend names (and /etc/hosts)"},
+        /* origin.algorithm ... origin.tls_key: struct ec_conf_lb, also per group */
         {"origin.algorithm", KT_CHOICE, FLD(lb.algorithm), .deflt = "wrr",
          .choices = "wrr|least_conn|ketama|p2c", .doc = "backend selection"},
         {"origin.retries", KT_UINT, FLD(lb.retries), .min = 0, .max = 16, .deflt = "2",

@@ -180,6 +180,8 @@ struct ec_config {
 	unsigned pool_max_idle;       /* idle keep-alive connections per backend per worker; 64 */
 	double pool_idle_timeout;     /* default 60 */
 	unsigned pool_max_requests;   /* per connection; default 0 = unlimited */
+	double dns_interval;          /* re-resolve backend names this often; 30s; 0 = never */
+	char dns_resolv_conf[256];    /* the resolver's configuration; /etc/resolv.conf */
 
 	/* forwarding */
 	char via_name[64];  /* pseudonym in Via; default "edgecache" */

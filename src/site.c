@@ -1,6 +1,7 @@
 /*
  * site.c — building and sharing the per-generation site (see site.h).
  */
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "ec_util.h"
 #include "lb.h"
+#include "origin_dns.h"
 #include "origin_stats.h"
 #include "origin_tls.h"
 #include "site.h"
@@ -22,10 +24,57 @@ static uint64_t fnv1a(const char *s, uint64_t h)
 	return h;
 }
 
-/* Resolves origin o into backend b (blocking getaddrinfo). 0 or -1 with err. */
-static int backend_init(struct ec_backend *b, const struct ec_conf_origin *o, unsigned index,
-                        char *err, size_t errlen)
+/* Fills backend b for origin o at address addr. `by_name`: o's host was
+ * resolved through DNS, so the backend is named by its address (as nginx
+ * names the peers of a name). */
+static void backend_fill(struct ec_backend *b, const struct ec_conf_origin *o,
+			 const struct sockaddr_storage *addr, socklen_t len, unsigned index,
+			 bool by_name)
 {
+	memcpy(&b->addr, addr, len);
+	b->addrlen = len;
+	b->index = index;
+	b->weight = o->weight ? o->weight : 1;
+	b->backup = o->backup;
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *h = o->host;
+	if (by_name) {
+		const void *src = addr->ss_family == AF_INET6
+					  ? (const void *)&((const struct sockaddr_in6 *)addr)->sin6_addr
+					  : (const void *)&((const struct sockaddr_in *)addr)->sin_addr;
+		if (inet_ntop(addr->ss_family, src, host, sizeof(host)) != NULL)
+			h = host;
+	}
+	if (strchr(h, ':'))
+		snprintf(b->name, sizeof(b->name), "[%s]:%u", h, o->port);
+	else
+		snprintf(b->name, sizeof(b->name), "%s:%u", h, o->port);
+	snprintf(b->host_field, sizeof(b->host_field), "%s", o->authority);
+	b->id = fnv1a(b->name, fnv1a(o->scheme, 0xcbf29ce484222325ull));
+	b->tls = strcmp(o->scheme, "https") == 0;
+	snprintf(b->tls_name, sizeof(b->tls_name), "%s", o->host);
+}
+
+/* How many backends origin o makes: one per address of its name. */
+static unsigned backend_count(const struct ec_conf_origin *o, const struct ec_dns_table *dns)
+{
+	const struct ec_dns_entry *e = ec_dns_find(dns, o->host);
+	return e != NULL ? e->n : 1;
+}
+
+/* Appends origin o's backends at s->backends[*nb...]. 0 or -1 with err. */
+static int backends_add(struct ec_site *s, unsigned *nb, const struct ec_conf_origin *o,
+			const struct ec_dns_table *dns, char *err, size_t errlen)
+{
+	const struct ec_dns_entry *e = ec_dns_find(dns, o->host);
+	if (e != NULL) {
+		for (unsigned k = 0; k < e->n; k++, (*nb)++) {
+			struct sockaddr_storage a = e->addr[k];
+			((struct sockaddr_in *)&a)->sin_port = htons((uint16_t)o->port); /* same offset in v6 */
+			backend_fill(&s->backends[*nb], o, &a, e->len[k], *nb, true);
+		}
+		return 0;
+	}
 	struct addrinfo hints = {0}, *res = NULL;
 	char port[16];
 	hints.ai_socktype = SOCK_STREAM;
@@ -37,21 +86,13 @@ static int backend_init(struct ec_backend *b, const struct ec_conf_origin *o, un
 			 rc ? gai_strerror(rc) : "no address");
 		return -1;
 	}
-	EC_ASSERT(res->ai_addrlen <= sizeof(b->addr));
-	memcpy(&b->addr, res->ai_addr, res->ai_addrlen);
-	b->addrlen = res->ai_addrlen;
+	EC_ASSERT(res->ai_addrlen <= sizeof(struct sockaddr_storage));
+	struct sockaddr_storage a;
+	memset(&a, 0, sizeof(a));
+	memcpy(&a, res->ai_addr, res->ai_addrlen);
+	backend_fill(&s->backends[*nb], o, &a, res->ai_addrlen, *nb, false);
 	freeaddrinfo(res);
-	b->index = index;
-	b->weight = o->weight ? o->weight : 1;
-	b->backup = o->backup;
-	if (strchr(o->host, ':'))
-		snprintf(b->name, sizeof(b->name), "[%s]:%u", o->host, o->port);
-	else
-		snprintf(b->name, sizeof(b->name), "%s:%u", o->host, o->port);
-	snprintf(b->host_field, sizeof(b->host_field), "%s", o->authority);
-	b->id = fnv1a(b->name, fnv1a(o->scheme, 0xcbf29ce484222325ull));
-	b->tls = strcmp(o->scheme, "https") == 0;
-	snprintf(b->tls_name, sizeof(b->tls_name), "%s", o->host);
+	(*nb)++;
 	return 0;
 }
 
@@ -167,13 +208,23 @@ static void site_free(struct ec_site *s)
 
 struct ec_site *ec_site_build(struct ec_config *conf, char *err, size_t errlen)
 {
+	return ec_site_build_dns(conf, NULL, err, errlen);
+}
+
+struct ec_site *ec_site_build_dns(struct ec_config *conf, const struct ec_dns_table *dns,
+				  char *err, size_t errlen)
+{
 	struct ec_site *s = calloc(1, sizeof(*s));
 	if (s == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	s->refcnt = 1;
-	unsigned nb = conf->norigins + conf->ngbackends;
+	unsigned nb = 0;
+	for (unsigned i = 0; i < conf->norigins; i++)
+		nb += backend_count(&conf->origins[i], dns);
+	for (unsigned i = 0; i < conf->ngbackends; i++)
+		nb += backend_count(&conf->gbackends[i], dns);
 	s->backends = calloc(nb ? nb : 1, sizeof(*s->backends));
 	s->groups = calloc(conf->ngroups + 1, sizeof(*s->groups));
 	if (posix_memalign((void **)&s->bstates, EC_CACHELINE,
@@ -184,24 +235,32 @@ struct ec_site *ec_site_build(struct ec_config *conf, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	unsigned at = 0;
 	for (unsigned i = 0; i < conf->norigins; i++)
-		if (backend_init(&s->backends[i], &conf->origins[i], i, err, errlen) != 0)
+		if (backends_add(s, &at, &conf->origins[i], dns, err, errlen) != 0)
 			goto fail;
-	for (unsigned i = 0; i < conf->ngbackends; i++)
-		if (backend_init(&s->backends[conf->norigins + i], &conf->gbackends[i],
-				 conf->norigins + i, err, errlen) != 0)
-			goto fail;
+	unsigned ndefault = at;
+	unsigned gfirst[EC_CONF_MAX_GROUPS], gn[EC_CONF_MAX_GROUPS];
+	for (unsigned g = 0; g < conf->ngroups; g++) {
+		const struct ec_conf_group *cg = &conf->groups[g];
+		gfirst[g] = at;
+		for (unsigned i = cg->first; i < cg->first + cg->n; i++)
+			if (backends_add(s, &at, &conf->gbackends[i], dns, err, errlen) != 0)
+				goto fail;
+		gn[g] = at - gfirst[g];
+	}
+	EC_ASSERT(at == nb);
 	s->nbackends = nb;
 	if (conf->norigins > 0) {
 		if (group_init(s, conf, &s->groups[s->ngroups++], "default", NULL, &conf->lb, 0,
-			       conf->norigins, err, errlen) != 0 ||
+			       ndefault, err, errlen) != 0 ||
 		    group_tls(s, conf, &s->groups[s->ngroups - 1], 0, err, errlen) != 0)
 			goto fail;
 	}
 	for (unsigned i = 0; i < conf->ngroups; i++) {
 		const struct ec_conf_group *cg = &conf->groups[i];
-		if (group_init(s, conf, &s->groups[s->ngroups++], cg->name, cg, &cg->lb,
-			       conf->norigins + cg->first, cg->n, err, errlen) != 0 ||
+		if (group_init(s, conf, &s->groups[s->ngroups++], cg->name, cg, &cg->lb, gfirst[i],
+			       gn[i], err, errlen) != 0 ||
 		    group_tls(s, conf, &s->groups[s->ngroups - 1], i, err, errlen) != 0)
 			goto fail;
 	}

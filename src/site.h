@@ -71,6 +71,12 @@ struct ec_site {
  * NULL with a message in err when an origin cannot be resolved.
  */
 struct ec_site *ec_site_build(struct ec_config *conf, char *err, size_t errlen);
+/* As ec_site_build, with the names in `dns` (origin_dns.h) already resolved:
+ * every address of a name becomes a backend named ADDR:PORT. Names missing
+ * from `dns` (or dns NULL) go through getaddrinfo. */
+struct ec_dns_table;
+struct ec_site *ec_site_build_dns(struct ec_config *conf, const struct ec_dns_table *dns,
+				  char *err, size_t errlen);
 struct ec_site *ec_site_ref(struct ec_site *s);
 /* Drops a reference, frees at zero, clears *sp. Any thread. */
 void ec_site_unref(struct ec_site **sp);

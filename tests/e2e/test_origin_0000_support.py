@@ -29,7 +29,8 @@ def free_port():
 class PortOrigin(Origin):
     """ec-testorigin on 127.0.0.1:port (0 = any); .kill() and .restart() keep the port."""
 
-    def __init__(self, workdir, port=0):
+    def __init__(self, workdir, port=0, host="127.0.0.1"):
+        self.bind_host = host
         self._start(workdir, port)
 
     def _start(self, workdir, port):
@@ -40,7 +41,8 @@ class PortOrigin(Origin):
         port_file = self.workdir / "origin.port"
         if port_file.exists():
             port_file.unlink()
-        cmd = [sys.executable, str(origin_script()), "--port", str(port), "--port-file", str(port_file)]
+        cmd = [sys.executable, str(origin_script()), "--host", getattr(self, "bind_host", "127.0.0.1"),
+               "--port", str(port), "--port-file", str(port_file)]
         with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
             self.proc = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, preexec_fn=die_with_parent
@@ -52,7 +54,7 @@ class PortOrigin(Origin):
             return port_file.exists()
 
         wait_for(ready, 10, "ec-testorigin's port file")
-        self.host = "127.0.0.1"
+        self.host = getattr(self, "bind_host", "127.0.0.1")
         self.port = int(port_file.read_text().strip())
 
     def get_status(self, tgt):
@@ -82,10 +84,10 @@ def origins(request, tmp_path):
     """Factory: origins(n) -> [PortOrigin]; all stopped at teardown."""
     made = []
 
-    def make(n):
+    def make(n, host="127.0.0.1", port=0):
         out = []
         for i in range(n):
-            o = PortOrigin(tmp_path / ("origin-%d" % len(made)))
+            o = PortOrigin(tmp_path / ("origin-%d" % len(made)), port, host)
             made.append(o)
             request.node.__dict__.setdefault("_ec_procs", []).append(o)
             out.append(o)

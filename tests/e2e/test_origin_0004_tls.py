@@ -112,7 +112,7 @@ def test_verify_fails_without_the_ca(tls_origin, start_edgecache):
     r = ec.get("/x?cc=no-store")
     assert_daemon_error(r, 502, closes=False)
     err = ec.stderr_text()
-    assert "origin localhost:%d: TLS with localhost: certificate verify failed: unable to get local issuer certificate" % o.port in err, err
+    assert "origin 127.0.0.1:%d: TLS with localhost: certificate verify failed: unable to get local issuer certificate" % o.port in err, err
     assert "origin-tls-failed" in r.body.decode() or b"TLS" in r.body
 
 
