@@ -183,7 +183,7 @@ static int yaml_group(struct yload *y, const struct ynode *n, const char *gkey, 
 	        "health_path",  "health_status", "health_interval", "health_timeout",
 	        "health_rise",  "health_fall",   "fail_max",        "fail_window",
 	        "fail_timeout",  "tls_verify",      "tls_ca",        "tls_sni",
-	        "tls_cert",      "tls_key",
+	        "tls_cert",      "tls_key",         "protocol",
 	};
 	struct ec_config *c = y->c;
 	struct ec_conf_group *g = &c->groups[gi];

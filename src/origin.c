@@ -25,6 +25,8 @@
 #include "h1_body.h"
 #include "netio.h"
 #include "origin.h"
+#include "origin_h2.h"
+#include "origin_priv.h"
 #include "origin_stats.h"
 #include "origin_tls.h"
 #include "route.h"
@@ -84,49 +86,6 @@ struct ec_oconn {
 	/* while idle: the site whose backend counts it in pool_idle (reference) */
 	struct ec_site *idle_site;
 	struct ec_bstate *idle_st;
-};
-
-enum fstate {
-	FS_INVALID = 0,
-	FS_CONNECTING,
-	FS_HANDSHAKE, /* TLS, under the connect timeout */
-	FS_SENDING,   /* the request is being written */
-	FS_WAIT_HEAD, /* the request is written; waiting for the head */
-	FS_BODY,      /* streaming the response body */
-};
-
-struct ec_fetch {
-	unsigned magic;
-	struct ec_worker *wrk;
-	struct ec_site *site;
-	unsigned backend;      /* index into site->backends */
-	unsigned group;        /* site->groups */
-	uint64_t tried;        /* the group's backends tried (bit index - first) */
-	unsigned retries_left; /* other backends still allowed after a connect failure */
-	bool retried_reuse;
-	struct ec_bstate *inflight_st; /* the backend counting this try in flight */
-	double t_attempt;
-	const struct ec_fetch_ops *ops;
-	void *owner;
-	struct ec_fetch_req r;
-	char *head;
-
-	struct ec_oconn *oc;
-	enum fstate state;
-	bool reused;      /* oc came from the pool */
-	bool resp_byte;   /* a byte of response arrived */
-	bool body_pulled; /* a request-body byte was consumed from the owner */
-	bool req_body_done;
-	bool req_sent;
-	bool head_seen;
-	bool paused;
-	bool resp_keepalive;
-	bool in_start; /* inside ec_fetch_start: errors are deferred */
-	struct ec_h1_parser parser;
-	struct ec_h1_body body;
-	struct evbuffer *tmp;
-	struct event *ev_defer;
-	enum ec_fetch_err deferred;
 };
 
 static void oc_on_read(evutil_socket_t fd, short what, void *arg);
@@ -273,6 +232,7 @@ void ec_origin_pools_free(struct ec_worker *w)
 	free(w->pools);
 	w->pools = NULL;
 	w->npools = 0;
+	ec_h2_free_worker(w);
 }
 
 /* Starts a non-blocking connect. Returns NULL with errno on failure. */
@@ -357,6 +317,8 @@ static void fetch_free(struct ec_fetch *f)
 static void fetch_release_conn(struct ec_fetch *f, bool reuse)
 {
 	struct ec_oconn *oc = f->oc;
+	if (f->h2s != NULL)
+		ec_h2_release(f);
 	if (oc == NULL)
 		return;
 	f->oc = NULL;
@@ -392,6 +354,7 @@ static void fetch_note_failure(struct ec_fetch *f, enum ec_fetch_err err)
 }
 
 static void fetch_fail(struct ec_fetch *f, enum ec_fetch_err err);
+static void fetch_done(struct ec_fetch *f);
 
 static void on_defer(evutil_socket_t fd, short what, void *arg)
 {
@@ -476,6 +439,39 @@ static void fetch_fail(struct ec_fetch *f, enum ec_fetch_err err)
 	fetch_free(f);
 }
 
+void ec_fetch__head(struct ec_fetch *f, const struct ec_h1_resp *resp)
+{
+	const struct ec_backend *b = cur_backend(f);
+	f->head_seen = true;
+	f->state = FS_BODY;
+	ec_bstate_latency(b->st, ec_time_now() - f->t_attempt);
+	if (resp->status >= 500)
+		EC_BSTAT_ADD(b->st, errors, 1);
+	ec_backend_result(b, f->site->groups[f->group].lbc, resp->status < 500, ec_time_now());
+	f->ops->head(f->owner, f, resp);
+}
+
+bool ec_fetch__body(struct ec_fetch *f, struct evbuffer *data)
+{
+	EC_STAT_ADD(&f->wrk->stats, origin_bytes, (uint64_t)evbuffer_get_length(data));
+	return f->ops->body(f->owner, f, data);
+}
+
+void ec_fetch__fail(struct ec_fetch *f, enum ec_fetch_err err)
+{
+	fetch_fail(f, err);
+}
+
+const struct ec_backend *ec_fetch__backend(const struct ec_fetch *f)
+{
+	return cur_backend(f);
+}
+
+void ec_fetch__done(struct ec_fetch *f)
+{
+	fetch_done(f);
+}
+
 static void fetch_done(struct ec_fetch *f)
 {
 	struct ec_oconn *oc = f->oc;
@@ -506,6 +502,12 @@ static void fetch_attempt(struct ec_fetch *f)
 	__atomic_add_fetch(&b->st->inflight, 1, __ATOMIC_RELAXED);
 	EC_BSTAT_ADD(b->st, requests, 1);
 	f->t_attempt = ec_time_now();
+	if (f->site->groups[f->group].h2) {
+		/* a stream on the backend's HTTP/2 connection (origin_h2.c) */
+		f->state = FS_WAIT_HEAD;
+		ec_h2_attempt(f);
+		return;
+	}
 	if (!f->retried_reuse)
 		oc = pool_pop(w, b->id);
 	if (oc != NULL) {
@@ -686,6 +688,10 @@ static void fetch_send(struct ec_fetch *f)
 void ec_fetch_body_ready(struct ec_fetch *f)
 {
 	EC_CHECK_MAGIC(f, FETCH_MAGIC);
+	if (f->h2s != NULL) {
+		ec_h2_body_ready(f);
+		return;
+	}
 	if (f->oc != NULL && !f->req_body_done)
 		fetch_send(f);
 }
@@ -761,16 +767,9 @@ static void fetch_input(struct ec_fetch *f, bool eof)
 			}
 			continue;
 		}
-		f->head_seen = true;
-		f->state = FS_BODY;
-		ec_bstate_latency(cur_backend(f)->st, ec_time_now() - f->t_attempt);
-		if (resp.status >= 500)
-			EC_BSTAT_ADD(cur_backend(f)->st, errors, 1);
-		ec_backend_result(cur_backend(f), f->site->groups[f->group].lbc, resp.status < 500,
-				  ec_time_now());
 		f->resp_keepalive = resp.keepalive;
 		ec_h1_body_init(&f->body, resp.framing, resp.content_length);
-		f->ops->head(f->owner, f, &resp);
+		ec_fetch__head(f, &resp);
 		evbuffer_drain(oc->in, resp.head_len);
 	}
 
@@ -817,6 +816,10 @@ static void fetch_input(struct ec_fetch *f, bool eof)
 void ec_fetch_resume(struct ec_fetch *f)
 {
 	EC_CHECK_MAGIC(f, FETCH_MAGIC);
+	if (f->h2s != NULL) {
+		ec_h2_resume(f);
+		return;
+	}
 	if (!f->paused || f->oc == NULL)
 		return;
 	f->paused = false;

@@ -128,6 +128,11 @@ static int group_tls(struct ec_site *s, const struct ec_config *conf, struct ec_
 	if (!any)
 		return 0;
 	char at[700], why[512];
+	if (g->h2) {
+		where(conf, g->cg, gi, "protocol", at, sizeof(at));
+		snprintf(err, errlen, "%s: h2c to https backends is not supported", at);
+		return -1;
+	}
 	if (strcmp(g->lbc->health_check, "http") == 0) {
 		where(conf, g->cg, gi, "health_check", at, sizeof(at));
 		snprintf(err, errlen, "%s: http checks of https backends are not supported; use tcp",
@@ -162,6 +167,7 @@ static int group_init(struct ec_site *s, const struct ec_config *conf, struct ec
 	g->lbc = lbc;
 	g->first = first;
 	g->n = n;
+	g->h2 = strcmp(lbc->protocol, "h2c") == 0;
 	g->ops = ec_lb_find(lbc->algorithm);
 	if (g->ops == NULL) {
 		snprintf(err, errlen, "group %s: unknown algorithm '%s'", name, lbc->algorithm);

@@ -236,7 +236,8 @@ static const char *all_keys_yaml = "listen: ['127.0.0.1:81', '[::1]:82']\n"     
                                    "origin.tls_cert: /c.pem\n"                   /* 80 */
                                    "origin.tls_key: /k.pem\n"                    /* 81 */
                                    "origin.dns_interval: 5s\n"                   /* 82 */
-                                   "origin.dns_resolv_conf: /r.conf\n";          /* 83 */
+                                   "origin.dns_resolv_conf: /r.conf\n"           /* 83 */
+                                   "origin.protocol: h2c\n";                     /* 84 */
 
 START_TEST(test_yaml_every_key)
 {
@@ -340,6 +341,7 @@ START_TEST(test_yaml_every_key)
 	ck_assert_str_eq(c->lb.tls_key, "/k.pem");
 	ck_assert_double_eq(c->dns_interval, 5);
 	ck_assert_str_eq(c->dns_resolv_conf, "/r.conf");
+	ck_assert_str_eq(c->lb.protocol, "h2c");
 
 	/* every key has its line */
 	static const struct {
