@@ -29,6 +29,7 @@
 #include "origin_priv.h"
 #include "origin_stats.h"
 #include "origin_tls.h"
+#include "retry.h"
 #include "route.h"
 #include "site.h"
 #include "worker.h"
@@ -383,48 +384,40 @@ static void fetch_fail(struct ec_fetch *f, enum ec_fetch_err err)
 			if (err == EC_FETCH_E_CONNECT_TIMEOUT) /* refusals were logged with errno */
 				ec_log_warn("origin %s: %s", b->name, ec_fetch_err_text(err));
 		}
-		/* Nothing reached an origin application: another backend may try,
-		 * whatever the method. */
-		if (connect_err && f->retries_left > 0) {
-			int next = ec_route_pick(f->site, f->group, w->id, f->tried, f->r.lb_hash,
-						 ec_time_now());
-			if (next >= 0) {
-				f->backend = (unsigned)next;
-				f->retries_left--;
-				EC_STAT_INC(&w->stats, origin_retries);
-				ec_log_info("origin %s: retrying on %s", b->name, cur_backend(f)->name);
-				fetch_attempt(f);
-				return;
-			}
+		/* retry.h has the rules */
+		struct ec_retry_in ri = {
+			.err = err,
+			.resp_byte = f->resp_byte,
+			.idempotent = f->r.idempotent,
+			.body_pulled = f->body_pulled,
+			.reused = f->reused,
+			.retried_reuse = f->retried_reuse,
+			.backend_down = ec_health_is_down(&b->st->health),
+			.retries_left = f->retries_left,
+		};
+		enum ec_retry rd = ec_retry_decide(&ri);
+		if (rd == EC_RETRY_SAME_FRESH) {
+			f->retried_reuse = true;
+			EC_STAT_INC(&w->stats, origin_retries);
+			fetch_attempt(f);
+			return;
 		}
-		/* The connection died before any response byte. The request may have
-		 * reached the origin: only an idempotent one without a consumed body
-		 * goes again. A pooled connection the origin had closed (its
-		 * keep-alive timeout): once, on a fresh connection to the same
-		 * backend unless it was marked down meanwhile; otherwise (the
-		 * backend died under the request) on another backend. */
-		if (err == EC_FETCH_E_CLOSED && f->r.idempotent && !f->body_pulled) {
-			if (f->reused && !f->retried_reuse && !ec_health_is_down(&b->st->health)) {
-				f->retried_reuse = true;
-				EC_STAT_INC(&w->stats, origin_retries);
-				fetch_attempt(f);
-				return;
-			}
-			int next = f->retries_left > 0
-					   ? ec_route_pick(f->site, f->group, w->id, f->tried,
-							   f->r.lb_hash, ec_time_now())
-					   : -1;
-			if (next >= 0) {
-				f->backend = (unsigned)next;
-				f->retries_left--;
-				f->retried_reuse = false;
-				EC_STAT_INC(&w->stats, origin_retries);
-				ec_log_info("origin %s: connection lost before the response; retrying "
-					    "on %s",
+		int next = rd == EC_RETRY_OTHER ? ec_route_pick(f->site, f->group, w->id, f->tried,
+								 f->r.lb_hash, ec_time_now())
+						: -1;
+		if (next >= 0) {
+			f->backend = (unsigned)next;
+			f->retries_left--;
+			f->retried_reuse = false;
+			EC_STAT_INC(&w->stats, origin_retries);
+			if (connect_err)
+				ec_log_info("origin %s: retrying on %s", b->name, cur_backend(f)->name);
+			else
+				ec_log_info("origin %s: connection lost before the response; "
+					    "retrying on %s",
 					    b->name, cur_backend(f)->name);
-				fetch_attempt(f);
-				return;
-			}
+			fetch_attempt(f);
+			return;
 		}
 	}
 	if (err == EC_FETCH_E_TIMEOUT || err == EC_FETCH_E_BODY_TIMEOUT)

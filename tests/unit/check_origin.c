@@ -16,6 +16,7 @@
 #include "src/lb.h"
 #include "src/origin.h"
 #include "src/origin_stats.h"
+#include "src/retry.h"
 #include "src/route.h"
 #include "src/site.h"
 
@@ -482,6 +483,45 @@ START_TEST(test_backends_json)
 }
 END_TEST
 
+/* ---- retry rules ------------------------------------------------------------ */
+
+START_TEST(test_retry_rules)
+{
+	struct ec_retry_in base = {.idempotent = true, .retries_left = 2};
+	struct ec_retry_in in;
+#define DECIDE(...) (in = base, (void)(__VA_ARGS__), ec_retry_decide(&in))
+	/* connect failures: another backend, any method, while retries last */
+	ck_assert_int_eq(DECIDE(in.err = EC_FETCH_E_CONNECT), EC_RETRY_OTHER);
+	ck_assert_int_eq(DECIDE(in.err = EC_FETCH_E_CONNECT_TIMEOUT, in.idempotent = false,
+	                        in.body_pulled = true),
+	                 EC_RETRY_OTHER);
+	ck_assert_int_eq(DECIDE(in.err = EC_FETCH_E_CONNECT, in.retries_left = 0), EC_RETRY_NONE);
+	/* connection lost before the response */
+	ck_assert_int_eq(DECIDE(in.err = EC_FETCH_E_CLOSED, in.reused = true), EC_RETRY_SAME_FRESH);
+	ck_assert_int_eq(
+	        DECIDE(in.err = EC_FETCH_E_CLOSED, in.reused = true, in.retried_reuse = true),
+	        EC_RETRY_OTHER);
+	ck_assert_int_eq(
+	        DECIDE(in.err = EC_FETCH_E_CLOSED, in.reused = true, in.backend_down = true),
+	        EC_RETRY_OTHER);
+	ck_assert_int_eq(DECIDE(in.err = EC_FETCH_E_CLOSED), EC_RETRY_OTHER);
+	ck_assert_int_eq(DECIDE(in.err = EC_FETCH_E_CLOSED, in.retries_left = 0), EC_RETRY_NONE);
+	/* never a non-idempotent request whose bytes may have reached the origin */
+	ck_assert_int_eq(
+	        DECIDE(in.err = EC_FETCH_E_CLOSED, in.idempotent = false, in.reused = true),
+	        EC_RETRY_NONE);
+	ck_assert_int_eq(DECIDE(in.err = EC_FETCH_E_CLOSED, in.body_pulled = true), EC_RETRY_NONE);
+	/* never after a response byte, nor for other failures */
+	ck_assert_int_eq(DECIDE(in.err = EC_FETCH_E_CONNECT, in.resp_byte = true), EC_RETRY_NONE);
+	ck_assert_int_eq(DECIDE(in.err = EC_FETCH_E_CLOSED, in.resp_byte = true), EC_RETRY_NONE);
+	ck_assert_int_eq(DECIDE(in.err = EC_FETCH_E_TIMEOUT), EC_RETRY_NONE);
+	ck_assert_int_eq(DECIDE(in.err = EC_FETCH_E_BAD_RESPONSE), EC_RETRY_NONE);
+	ck_assert_int_eq(DECIDE(in.err = EC_FETCH_E_TLS), EC_RETRY_NONE);
+	ck_assert_int_eq(DECIDE(in.err = EC_FETCH_E_CLIENT_BODY), EC_RETRY_NONE);
+#undef DECIDE
+}
+END_TEST
+
 static Suite *origin_suite(void)
 {
 	Suite *s = suite_create("origin");
@@ -499,6 +539,7 @@ static Suite *origin_suite(void)
 	tcase_add_test(tc, test_groups_config_errors);
 	tcase_add_test(tc, test_route_and_backup);
 	tcase_add_test(tc, test_backends_json);
+	tcase_add_test(tc, test_retry_rules);
 	suite_add_tcase(s, tc);
 	return s;
 }
