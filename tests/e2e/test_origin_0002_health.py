@@ -89,3 +89,18 @@ def test_active_tcp_check_without_traffic(origins, start_edgecache):
     wait_for(lambda: "origin %s: marked up" % b.addr in ec.stderr_text(), 10, "b up again")
     assert get_many(ec, "/t2?cc=no-store", 6) == [200] * 6
     assert count_by_origin([a, b], "/t2") == [3, 3]
+
+
+def test_health_survives_a_reload(origins, start_edgecache):
+    a, b = origins(2)
+    cfg = backends_config([a.base_url, b.base_url], "fail_max: 1\nfail_timeout: 60s")
+    ec = start_edgecache(config_text=cfg, origin_url=False)
+    b.kill()
+    assert get_many(ec, "/x?cc=no-store", 4) == [200] * 4
+    assert refusals(ec, b) == 1
+    # same backends, another setting: b stays down across the reload
+    ec.reload(cfg + "    retries: 3\n")
+    wait_for(lambda: "configuration reloaded" in ec.stderr_text(), 10, "the reload")
+    assert get_many(ec, "/y?cc=no-store", 6) == [200] * 6
+    assert refusals(ec, b) == 1, "a reload forgot that b is down"
+    assert count_by_origin([a], "/y") == [6]
