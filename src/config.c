@@ -159,8 +159,8 @@ static const struct key keys[] = {
         /* origin.algorithm ... origin.tls_key: struct ec_conf_lb, also per group */
         {"origin.algorithm", KT_CHOICE, FLD(lb.algorithm), .deflt = "wrr",
          .choices = "wrr|least_conn|ketama|p2c", .doc = "backend selection"},
-        {"origin.protocol", KT_CHOICE, FLD(lb.protocol), .deflt = "h1", .choices = "h1|h2c",
-         .doc = "to the backends: h1, or h2c (HTTP/2, prior knowledge)"},
+        {"origin.protocol", KT_CHOICE, FLD(lb.protocol), .deflt = "h1",
+         .choices = "h1|h2c|h2", .doc = "to the backends: h1, h2c (prior knowledge), h2 (TLS)"},
         {"origin.retries", KT_UINT, FLD(lb.retries), .min = 0, .max = 16, .deflt = "2",
          .doc = "other backends tried when a connect fails"},
         {"origin.health_check", KT_CHOICE, FLD(lb.health_check), .deflt = "none",

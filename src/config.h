@@ -60,7 +60,7 @@ struct ec_conf_origin {
  */
 struct ec_conf_lb {
 	char algorithm[16];    /* wrr (default), least_conn, ketama, p2c */
-	char protocol[8];      /* h1 (default) or h2c (HTTP/2, prior knowledge) */
+	char protocol[8];      /* h1 (default), h2c (HTTP/2, prior knowledge), h2 (over TLS) */
 	unsigned retries;      /* other backends tried after a connect failure; 2 */
 	char health_check[8];  /* none (default), tcp, http */
 	char health_path[256]; /* http: the path to GET; "/" */

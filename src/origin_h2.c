@@ -27,6 +27,7 @@
 #include "origin_h2.h"
 #include "origin_priv.h"
 #include "origin_stats.h"
+#include "origin_tls.h"
 #include "site.h"
 #include "worker.h"
 
@@ -46,7 +47,12 @@ struct ec_h2c {
 	char name[300];
 	int fd;
 	bool connecting, dead, writing;
-	unsigned busy; /* inside our callbacks: do not free */
+	SSL_CTX *tls_ctx; /* h2 over TLS: the group's context, NULL for h2c */
+	char tls_name[256];
+	SSL *ssl;
+	bool handshaking;
+	struct evbuffer *in; /* TLS: decrypted bytes for nghttp2 */
+	unsigned busy;       /* inside our callbacks: do not free */
 	nghttp2_session *sess;
 	struct event *ev_read, *ev_write, *ev_timer;
 	struct evbuffer *out;
@@ -385,6 +391,10 @@ static void c_free(struct ec_h2c *c)
 			break;
 		}
 	nghttp2_session_del(c->sess);
+	if (c->ssl != NULL)
+		SSL_free(c->ssl);
+	if (c->in != NULL)
+		evbuffer_free(c->in);
 	event_free(c->ev_read);
 	event_free(c->ev_write);
 	event_free(c->ev_timer);
@@ -433,7 +443,8 @@ static void c_set_writing(struct ec_h2c *c, bool on)
 /* Frames nghttp2 has to send, onto the socket. */
 static void c_flush(struct ec_h2c *c)
 {
-	if (c->connecting || c->fd < 0 || (c->dead && c->nstreams == 0 && c->busy == 0))
+	if (c->connecting || c->handshaking || c->fd < 0 ||
+	    (c->dead && c->nstreams == 0 && c->busy == 0))
 		return;
 	for (;;) {
 		while (evbuffer_get_length(c->out) < H2_OUT_HIGH) {
@@ -449,7 +460,7 @@ static void c_flush(struct ec_h2c *c)
 		}
 		if (evbuffer_get_length(c->out) == 0)
 			break;
-		int n = evbuffer_write(c->out, c->fd);
+		int n = c->ssl ? ec_otls_write(c->ssl, c->out) : evbuffer_write(c->out, c->fd);
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 			c_fatal(c, EC_FETCH_E_CLOSED);
 			return;
@@ -460,13 +471,64 @@ static void c_flush(struct ec_h2c *c)
 	c_set_writing(c, evbuffer_get_length(c->out) > 0);
 }
 
-static void c_on_read(evutil_socket_t fd, short what, void *arg)
+/* TLS handshake steps, ALPN must say h2; then the preface goes out. */
+static void c_handshake(struct ec_h2c *c)
 {
-	struct ec_h2c *c = arg;
-	EC_CHECK_MAGIC(c, H2C_MAGIC);
+	bool want_write = false;
+	char why[320];
+	int rc = ec_otls_handshake(c->ssl, &want_write, why, sizeof(why));
+	if (rc == 0) {
+		c_set_writing(c, want_write);
+		return;
+	}
+	if (rc == 1) {
+		const unsigned char *alpn = NULL;
+		unsigned alen = 0;
+		SSL_get0_alpn_selected(c->ssl, &alpn, &alen);
+		if (alen != 2 || memcmp(alpn, "h2", 2) != 0) {
+			snprintf(why, sizeof(why), "the origin did not agree to h2 (ALPN)");
+			rc = -1;
+		}
+	}
+	if (rc < 0) {
+		ec_log_warn("origin %s: TLS with %s: %s", c->name, c->tls_name, why);
+		c_fatal(c, EC_FETCH_E_TLS);
+		return;
+	}
+	c->handshaking = false;
+	event_del(c->ev_timer);
+	c_set_writing(c, false);
+	c_flush(c);
+}
+
+/* TLS: decrypts what the socket has into c->in and feeds nghttp2. */
+static void c_read_tls(struct ec_h2c *c)
+{
+	for (;;) {
+		int n = ec_otls_read(c->ssl, c->in, 65536);
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			c_fatal(c, EC_FETCH_E_CLOSED);
+			return;
+		}
+		size_t len = evbuffer_get_length(c->in);
+		ssize_t rv = nghttp2_session_mem_recv(c->sess, evbuffer_pullup(c->in, -1), len);
+		evbuffer_drain(c->in, len);
+		if (rv < 0) {
+			ec_log_warn("origin %s: HTTP/2: %s", c->name, nghttp2_strerror((int)rv));
+			c_fatal(c, EC_FETCH_E_BAD_RESPONSE);
+			return;
+		}
+		if (c->dead)
+			return;
+	}
+}
+
+/* h2c: reads what the socket has and feeds nghttp2. */
+static void c_read_plain(struct ec_h2c *c, int fd)
+{
 	uint8_t buf[16384];
-	c->busy++;
-	c->w->activity++;
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -484,6 +546,24 @@ static void c_on_read(evutil_socket_t fd, short what, void *arg)
 		if ((size_t)n < sizeof(buf))
 			break;
 	}
+}
+
+static void c_on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct ec_h2c *c = arg;
+	EC_CHECK_MAGIC(c, H2C_MAGIC);
+	c->busy++;
+	c->w->activity++;
+	if (c->handshaking) {
+		c_handshake(c);
+		c->busy--;
+		c_maybe_free(c);
+		return;
+	}
+	if (c->ssl != NULL)
+		c_read_tls(c);
+	else
+		c_read_plain(c, fd);
 	c_flush(c);
 	if (!nghttp2_session_want_read(c->sess) && !nghttp2_session_want_write(c->sess))
 		c->dead = true;
@@ -509,8 +589,26 @@ static void c_on_write(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		c->connecting = false;
-		event_del(c->ev_timer);
 		event_add(c->ev_read, NULL);
+		if (c->tls_ctx != NULL) {
+			c->ssl = ec_otls_new(c->tls_ctx, fd, c->tls_name);
+			if (c->ssl == NULL ||
+			    SSL_set_alpn_protos(c->ssl, (const unsigned char *)"\x02h2", 3) != 0) {
+				c_fatal(c, EC_FETCH_E_RESOURCES);
+				c->busy--;
+				c_maybe_free(c);
+				return;
+			}
+			c->handshaking = true; /* under the connect timer still */
+		} else {
+			event_del(c->ev_timer);
+		}
+	}
+	if (c->handshaking) {
+		c_handshake(c);
+		c->busy--;
+		c_maybe_free(c);
+		return;
 	}
 	c_flush(c);
 	c->busy--;
@@ -521,7 +619,7 @@ static void c_on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct ec_h2c *c = arg;
 	EC_CHECK_MAGIC(c, H2C_MAGIC);
-	if (c->connecting) {
+	if (c->connecting || c->handshaking) {
 		ec_log_warn("origin %s: %s", c->name,
 		            ec_fetch_err_text(EC_FETCH_E_CONNECT_TIMEOUT));
 		c->busy++;
@@ -533,11 +631,19 @@ static void c_on_timer(evutil_socket_t fd, short what, void *arg)
 	c_maybe_free(c);
 }
 
-static struct ec_h2c *c_new(struct ec_worker *w, const struct ec_backend *b)
+static struct ec_h2c *c_new(struct ec_worker *w, const struct ec_backend *b, SSL_CTX *tls)
 {
 	struct ec_h2c *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return NULL;
+	if (b->tls) {
+		c->tls_ctx = tls;
+		snprintf(c->tls_name, sizeof(c->tls_name), "%s", b->tls_name);
+		if ((c->in = evbuffer_new()) == NULL) {
+			free(c);
+			return NULL;
+		}
+	}
 	c->magic = H2C_MAGIC;
 	c->w = w;
 	c->id = b->id;
@@ -603,6 +709,8 @@ fail:
 		event_free(c->ev_timer);
 	if (c->fd >= 0)
 		close(c->fd);
+	if (c->in)
+		evbuffer_free(c->in);
 	free(c);
 	return NULL;
 }
@@ -679,7 +787,7 @@ void ec_h2_attempt(struct ec_fetch *f)
 			break;
 		}
 	bool fresh = c == NULL;
-	if (fresh && (c = c_new(w, b)) == NULL) {
+	if (fresh && (c = c_new(w, b, f->site->groups[f->group].tls)) == NULL) {
 		ec_fetch__fail(f, EC_FETCH_E_RESOURCES);
 		return;
 	}

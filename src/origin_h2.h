@@ -1,8 +1,9 @@
 /*
- * origin_h2.h — HTTP/2 to origins with prior knowledge (h2c), nghttp2
- * client: the fetches of a worker to one backend share one connection as
- * streams, as many as the origin's SETTINGS_MAX_CONCURRENT_STREAMS allows
- * (nghttp2 queues the rest). Used for groups with `protocol: h2c`.
+ * origin_h2.h — HTTP/2 to origins, nghttp2 client: with prior knowledge
+ * (`protocol: h2c`, http:// backends) or over TLS with ALPN h2 (`protocol:
+ * h2`, https:// backends, through origin_tls.c). The fetches of a worker to
+ * one backend share one connection as streams, as many as the origin's
+ * SETTINGS_MAX_CONCURRENT_STREAMS allows (nghttp2 queues the rest).
  *
  * A try of a fetch (origin_priv.h) becomes a stream: the HTTP/1 request head
  * origin.c was given is turned into HTTP/2 fields (lower-case names,

@@ -122,15 +122,22 @@ static void where(const struct ec_config *conf, const struct ec_conf_group *cg, 
 static int group_tls(struct ec_site *s, const struct ec_config *conf, struct ec_group *g,
 		     unsigned gi, char *err, size_t errlen)
 {
-	bool any = false;
-	for (unsigned i = 0; i < g->n; i++)
+	bool any = false, all = true;
+	for (unsigned i = 0; i < g->n; i++) {
 		any |= s->backends[g->first + i].tls;
+		all &= s->backends[g->first + i].tls;
+	}
+	char at[700], why[512];
+	if (strcmp(g->lbc->protocol, "h2") == 0 && !all) {
+		where(conf, g->cg, gi, "protocol", at, sizeof(at));
+		snprintf(err, errlen, "%s: h2 needs https backends; use h2c for http", at);
+		return -1;
+	}
 	if (!any)
 		return 0;
-	char at[700], why[512];
-	if (g->h2) {
+	if (strcmp(g->lbc->protocol, "h2c") == 0) {
 		where(conf, g->cg, gi, "protocol", at, sizeof(at));
-		snprintf(err, errlen, "%s: h2c to https backends is not supported", at);
+		snprintf(err, errlen, "%s: h2c is HTTP/2 without TLS; use h2 for https backends", at);
 		return -1;
 	}
 	if (strcmp(g->lbc->health_check, "http") == 0) {
@@ -167,7 +174,7 @@ static int group_init(struct ec_site *s, const struct ec_config *conf, struct ec
 	g->lbc = lbc;
 	g->first = first;
 	g->n = n;
-	g->h2 = strcmp(lbc->protocol, "h2c") == 0;
+	g->h2 = strcmp(lbc->protocol, "h2c") == 0 || strcmp(lbc->protocol, "h2") == 0;
 	g->ops = ec_lb_find(lbc->algorithm);
 	if (g->ops == NULL) {
 		snprintf(err, errlen, "group %s: unknown algorithm '%s'", name, lbc->algorithm);

@@ -48,7 +48,7 @@ struct ec_group {
 	const struct ec_lb_ops *ops;
 	void *lb; /* the algorithm's state (lb.h) */
 	struct ssl_ctx_st *tls; /* SSL_CTX for its https backends, NULL without (origin_tls.h) */
-	bool h2;                /* protocol h2c: HTTP/2 with prior knowledge (origin_h2.c) */
+	bool h2;                /* protocol h2c or h2: HTTP/2 streams (origin_h2.c) */
 };
 
 struct ec_site {
