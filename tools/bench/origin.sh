@@ -9,10 +9,16 @@
 #      seconds in; the client errors wrk counts (non-2xx responses and socket
 #      errors) and the daemon's retries and health lines.
 #
+#   3. h2c: wrk -t2 -c$C -d3s through a group with protocol: h2c to nghttpd
+#      (-v, to count the requests it received) serving a small file, every
+#      request sent with Cache-Control: no-store; the origin requests and the
+#      HTTP/2 connections that carried them.
+#
 #   tools/bench/origin.sh
 # Environment: WORK (/tmp/ec-originbench), D (10), C (32), KILL_AT (3),
-# PORT0 (18080; the backends use PORT0+1 and PORT0+2). Needs wrk
-# (apt-get install -y wrk). Keep runs short on a shared machine.
+# PORT0 (18080; the backends use PORT0+1 and PORT0+2, nghttpd PORT0+3).
+# Needs wrk (apt-get install -y wrk) and, for run 3, nghttpd (nghttp2-server).
+# Keep runs short on a shared machine.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${WORK:-/tmp/ec-originbench}
@@ -66,5 +72,23 @@ run() { # name kill(0/1)
 	sleep 0.5
 }
 
+run_h2c() {
+	command -v nghttpd >/dev/null || { echo "h2c: nghttpd missing, skipped"; return 0; }
+	local P3=$((PORT0 + 3)) ngh ec
+	mkdir -p "$WORK/htdocs"; printf 'hello\n' >"$WORK/htdocs/s.txt"
+	nghttpd --no-tls -v -a 127.0.0.1 -d "$WORK/htdocs" $P3 >"$WORK/nghttpd.log" 2>&1 &
+	ngh=$!; pids+=("$ngh"); sleep 0.5
+	printf 'groups:\n  - name: h2\n    protocol: h2c\n    backends: [127.0.0.1:%d]\n' $P3 >"$WORK/h2c.yaml"
+	src/edgecache -c "$WORK/h2c.yaml" -l 127.0.0.1:$PORT0 -w 2 --admin off >"$WORK/h2c.ec.log" 2>&1 &
+	ec=$!; pids+=("$ec")
+	for _ in $(seq 100); do grep -q "listening on" "$WORK/h2c.ec.log" && break; sleep 0.05; done
+	wrk -t2 -c"$C" -d3s -H "Cache-Control: no-store" "http://127.0.0.1:$PORT0/s.txt" | tee "$WORK/h2c.wrk"
+	sleep 0.5
+	echo "h2c: origin requests $(grep -c 'recv HEADERS frame' "$WORK/nghttpd.log"), HTTP/2 connections $(grep -o '\[id=[0-9]*\]' "$WORK/nghttpd.log" | sort -u | wc -l)"
+	kill "$ec" "$ngh" 2>/dev/null || true
+	wait "$ec" 2>/dev/null || true
+}
+
 run reuse 0
 run kill9 1
+run_h2c
