@@ -177,6 +177,34 @@ START_TEST(test_ketama_skips_unusable)
 }
 END_TEST
 
+/* The same ring computed independently (Python's zlib.crc32 over
+ * HOST "\0" PORT prev-as-4-LE-bytes, 160 points per weight, sorted, first
+ * point at or after crc32(key)): the picks must agree. */
+START_TEST(test_ketama_point_layout)
+{
+	struct ec_lb_peer p[3] = {{"10.0.0.1:80", 1}, {"10.0.0.2:80", 2}, {"10.0.0.3:8080", 1}};
+	static const struct {
+		const char *key;
+		uint32_t crc;
+		unsigned peer;
+	} want[] = {
+	        {"/", 0x79d3d2d4u, 1},
+	        {"/index.html", 0xea224b42u, 0},
+	        {"/a/b/c?x=1", 0xcb4fab1fu, 0},
+	        {"http://example.com/img.png", 0x0e01e9c4u, 1},
+	        {"k42", 0xc83e5fa4u, 2},
+	};
+	void *st = ec_lb_ketama.create(p, 3, 1);
+	unsigned load[3] = {0};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		uint32_t h = ec_lb_crc32(want[i].key, strlen(want[i].key));
+		ck_assert_uint_eq(h, want[i].crc);
+		ck_assert_uint_eq(ec_lb_ketama.pick(st, 0, 7, load, h), want[i].peer);
+	}
+	ec_lb_ketama.destroy(st);
+}
+END_TEST
+
 /* ---- health ---------------------------------------------------------------- */
 
 static struct ec_conf_lb hconf(void)
@@ -532,6 +560,7 @@ static Suite *origin_suite(void)
 	tcase_add_test(tc, test_p2c_prefers_less_loaded);
 	tcase_add_test(tc, test_ketama_moves_few_keys);
 	tcase_add_test(tc, test_ketama_skips_unusable);
+	tcase_add_test(tc, test_ketama_point_layout);
 	tcase_add_test(tc, test_health_passive);
 	tcase_add_test(tc, test_health_window);
 	tcase_add_test(tc, test_health_active);
