@@ -383,7 +383,7 @@ static const char *cert_key(const struct ec_config *c, unsigned i, const char *p
 int ec_config_finish(struct ec_config *c, char *err, size_t errlen)
 {
 	char k[40];
-	if (c->norigins == 0)
+	if (c->norigins == 0 && c->ngroups == 0)
 		return fail(err, errlen, "no origin: give -o URL or origins: in the config");
 	for (unsigned i = 0; i < c->norigins; i++) {
 		snprintf(k, sizeof(k), "origins[%u].weight", i);

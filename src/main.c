@@ -27,6 +27,9 @@
 
 #include "config.h"
 #include "log.h"
+#include "health_check.h"
+#include "origin_dns.h"
+#include "origin_stats.h"
 #include "site.h"
 #include "fill.h"
 #include "policy/learn.h"
@@ -41,6 +44,9 @@ static struct {
 	char **argv;
 	struct ec_config *conf;
 	struct ec_site *site;
+	struct ec_hc *hc; /* active health checks of `site` */
+	struct ec_dns_table *dns;  /* the backend names as resolved for `site`; NULL: none */
+	struct ec_dns_watch *dnsw; /* re-resolves them */
 	struct ec_store *store;
 	struct ec_disk *disk;
 	struct ec_hdrcodec *codec;
@@ -58,7 +64,8 @@ static struct {
  * Loads, validates and resolves a configuration from the command line.
  * Returns NULL with err set, or with *action HELP/VERSION and err empty.
  */
-static struct ec_site *load(enum ec_config_action *action, char *err, size_t errlen)
+static struct ec_site *load(enum ec_config_action *action, struct ec_dns_table **dnsp,
+			    char *err, size_t errlen)
 {
 	bool check_only = false;
 	struct ec_config *c = ec_config_new();
@@ -81,8 +88,25 @@ static struct ec_site *load(enum ec_config_action *action, char *err, size_t err
 		ec_config_unref(&c);
 		return NULL;
 	}
-	struct ec_site *s = ec_site_build(c, err, errlen);
+	/* backend names: every address through evdns, like later re-resolutions */
+	bool no_names = false;
+	struct ec_dns_table *dns = ec_dns_collect(c, &no_names);
+	if (dns == NULL && !no_names) {
+		snprintf(err, errlen, "out of memory");
+		ec_config_unref(&c);
+		return NULL;
+	}
+	if (dns != NULL && ec_dns_resolve_sync(dns, c->dns_resolv_conf, 5.0, err, errlen) != 0) {
+		free(dns);
+		ec_config_unref(&c);
+		return NULL;
+	}
+	struct ec_site *s = ec_site_build_dns(c, dns, err, errlen);
 	ec_config_unref(&c);
+	if (s == NULL || dnsp == NULL)
+		free(dns);
+	else
+		*dnsp = dns;
 	return s;
 }
 
@@ -173,12 +197,52 @@ static int *bind_all(const struct ec_config *c, unsigned nworkers, char *err, si
 
 /* --- signals --------------------------------------------------------------- */
 
+static void on_dns_changed(void *arg, const struct ec_dns_table *fresh);
+
+/* Makes `s` the current site: health carried over, checks restarted, workers
+ * told. Takes the caller's reference. */
+static void site_install(struct ec_site *s)
+{
+	ec_origin_publish(s); /* before the workers use it: backends keep their health */
+	ec_hc_stop(&M.hc);
+	M.hc = ec_hc_start(s);
+	for (unsigned i = 0; i < M.nworkers; i++)
+		ec_worker_post(M.workers[i], EC_WCMD_RELOAD, s);
+	ec_site_unref(&M.site);
+	M.site = s;
+}
+
+/* The watcher saw other addresses for a backend name: same rules, new backends. */
+static void on_dns_changed(void *arg, const struct ec_dns_table *fresh)
+{
+	char err[1024];
+	struct ec_site *s = ec_site_build_dns(M.site->conf, fresh, err, sizeof(err));
+	if (s == NULL) {
+		ec_log_err("dns: cannot rebuild the backends, keeping the current ones: %s", err);
+		return;
+	}
+	if (M.dns != NULL)
+		*M.dns = *fresh;
+	site_install(s);
+	ec_log_info("dns: backends rebuilt (%u)", M.site->nbackends);
+}
+
+static void dns_watch_restart(struct ec_dns_table *dns)
+{
+	ec_dns_watch_stop(&M.dnsw);
+	free(M.dns);
+	M.dns = dns;
+	M.dnsw = ec_dns_watch_start(M.base, dns, M.site->conf->dns_resolv_conf,
+				    M.site->conf->dns_interval, on_dns_changed, NULL);
+}
+
 static void on_reload(evutil_socket_t sig, short what, void *arg)
 {
 	char err[1024];
 	enum ec_config_action action;
+	struct ec_dns_table *dns = NULL;
 	ec_log_info("SIGHUP: reloading the configuration");
-	struct ec_site *s = load(&action, err, sizeof(err));
+	struct ec_site *s = load(&action, &dns, err, sizeof(err));
 	if (s == NULL) {
 		ec_log_err("reload failed, keeping the running configuration: %s", err);
 		return;
@@ -202,10 +266,8 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 		ec_log_warn("reload: the disk tier's settings apply at the next restart");
 	if (strcmp(old->access_log, nc->access_log) != 0 || strcmp(old->error_log, nc->error_log) != 0)
 		ec_log_warn("reload: log paths apply at the next restart (SIGUSR1 reopens them)");
-	for (unsigned i = 0; i < M.nworkers; i++)
-		ec_worker_post(M.workers[i], EC_WCMD_RELOAD, s);
-	ec_site_unref(&M.site);
-	M.site = s;
+	site_install(s);
+	dns_watch_restart(dns);
 	ec_log_info("configuration reloaded");
 }
 
@@ -272,7 +334,7 @@ int main(int argc, char **argv)
 	M.argv = argv;
 	signal(SIGPIPE, SIG_IGN);
 
-	M.site = load(&action, err, sizeof(err));
+	M.site = load(&action, &M.dns, err, sizeof(err));
 	if (M.site == NULL) {
 		if (action == EC_CONFIG_HELP) {
 			fputs(ec_config_usage(), stdout);
@@ -335,6 +397,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "edgecache: out of memory\n");
 		return 1;
 	}
+	ec_origin_publish(M.site);
+	M.hc = ec_hc_start(M.site);
 	for (unsigned i = 0; i < M.nworkers; i++) {
 		M.workers[i] = ec_worker_new(i, M.site, &fds[i * c->nlisten], c->nlisten);
 		if (M.workers[i] != NULL) {
@@ -351,6 +415,8 @@ int main(int argc, char **argv)
 	free(fds);
 	ec_log_info("edgecache %s started: %u workers, %u origins", PACKAGE_VERSION, M.nworkers,
 		    M.site->nbackends);
+	M.dnsw = ec_dns_watch_start(M.base, M.dns, M.site->conf->dns_resolv_conf,
+				    M.site->conf->dns_interval, on_dns_changed, NULL);
 
 	struct event *sigs[] = {
 		evsignal_new(M.base, SIGHUP, on_reload, NULL),
@@ -367,6 +433,10 @@ int main(int argc, char **argv)
 
 	for (unsigned i = 0; i < M.nworkers; i++)
 		ec_worker_join_free(&M.workers[i]);
+	ec_hc_stop(&M.hc);
+	ec_dns_watch_stop(&M.dnsw);
+	free(M.dns);
+	ec_origin_publish(NULL);
 	for (size_t i = 0; i < EC_ARRAY_LEN(sigs); i++)
 		event_free(sigs[i]);
 	if (M.ev_drain_check)
