@@ -29,6 +29,7 @@
 #include "pipeline.h"
 #include "policy/cond.h"
 #include "policy/invalidate.h"
+#include "ban.h"
 #include "policy/predict.h"
 #include "policy/range.h"
 #include "policy/vary.h"
@@ -347,6 +348,14 @@ bool ec_cache_lookup(struct ec_req *req)
 	};
 	struct ec_obj *obj = NULL;
 	enum ec_lookup_rc rc = ec_tiers_lookup(w, &lk, &obj, &c->disk_hit);
+	if (rc == EC_LOOKUP_HIT && ec_ban_check(obj)) {
+		/* Banned after it was stored (src/ban.h): gone from both tiers. */
+		EC_STAT_INC(&w->stats, cache_banned);
+		ec_tiers_remove(w, obj);
+		ec_cobj_drop(&obj);
+		rc = EC_LOOKUP_MISS;
+		c->disk_hit = false;
+	}
 	if (rc == EC_LOOKUP_HIT && !c->disk_hit)
 		ec_tiers_hit(w, obj, now);
 	const struct ec_cmeta *meta = obj ? ec_obj_meta(obj) : NULL;

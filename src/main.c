@@ -25,7 +25,10 @@
 
 #include <event2/event.h>
 
+#include "admin.h"
+#include "ban.h"
 #include "config.h"
+#include "origin.h"
 #include "log.h"
 #include "site.h"
 #include "fill.h"
@@ -48,6 +51,7 @@ static struct {
 	struct ec_learn *learn;
 	unsigned nworkers;
 	struct ec_worker **workers;
+	struct ec_admin *admin;
 	struct event_base *base;
 	struct event *ev_drain_check;
 	double drain_deadline;
@@ -204,6 +208,8 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 		ec_log_warn("reload: log paths apply at the next restart (SIGUSR1 reopens them)");
 	for (unsigned i = 0; i < M.nworkers; i++)
 		ec_worker_post(M.workers[i], EC_WCMD_RELOAD, s);
+	ec_admin_set_site(M.admin, s);
+	ec_origin_set_site(s);
 	ec_site_unref(&M.site);
 	M.site = s;
 	ec_log_info("configuration reloaded");
@@ -349,6 +355,18 @@ int main(int argc, char **argv)
 		}
 	}
 	free(fds);
+	ec_origin_set_site(M.site);
+	struct ec_admin_env aenv = {M.workers, M.nworkers, M.store, M.disk};
+	M.admin = ec_admin_new(&aenv, M.site, err, sizeof(err));
+	if (M.admin == NULL && err[0] != '\0') {
+		fprintf(stderr, "edgecache: %s\n", err);
+		return 1;
+	}
+	if (M.admin != NULL && ec_admin_start(M.admin) != 0) {
+		fprintf(stderr, "edgecache: cannot start the admin thread\n");
+		return 1;
+	}
+	fflush(stderr);
 	ec_log_info("edgecache %s started: %u workers, %u origins", PACKAGE_VERSION, M.nworkers,
 		    M.site->nbackends);
 
@@ -365,6 +383,7 @@ int main(int argc, char **argv)
 		}
 	event_base_dispatch(M.base);
 
+	ec_admin_free(&M.admin); /* it reads the workers' counters: before they go */
 	for (unsigned i = 0; i < M.nworkers; i++)
 		ec_worker_join_free(&M.workers[i]);
 	for (size_t i = 0; i < EC_ARRAY_LEN(sigs); i++)
@@ -379,6 +398,8 @@ int main(int argc, char **argv)
 	ec_predict_free(&M.predict);
 	ec_learn_free(&M.learn);
 	ec_fill_fini();
+	ec_ban_fini();
+	ec_origin_set_site(NULL);
 	ec_site_unref(&M.site);
 	ec_log_info("stopped");
 	return 0;

@@ -22,11 +22,57 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include <pthread.h>
+
 #include "h1_body.h"
+#include "json.h"
 #include "netio.h"
 #include "origin.h"
 #include "site.h"
 #include "worker.h"
+
+/*
+ * Per-backend figures for GET /backends, shared by the workers: one slot
+ * per backend identity (ec_backend.id), found without a lock, added under
+ * bstat_lock; every count is a relaxed atomic.
+ */
+#define BSTAT_MAX 256
+struct bstat {
+	uint64_t id; /* 0 = free */
+	uint64_t requests, errors, inflight, pool_idle, pool_new, pool_reused;
+};
+static struct bstat bstats[BSTAT_MAX];
+static unsigned nbstats;
+static pthread_mutex_t bstat_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct bstat *bstat_find(uint64_t id, bool add)
+{
+	unsigned n = __atomic_load_n(&nbstats, __ATOMIC_ACQUIRE);
+	for (unsigned i = 0; i < n; i++)
+		if (bstats[i].id == id)
+			return &bstats[i];
+	if (!add)
+		return NULL;
+	pthread_mutex_lock(&bstat_lock);
+	struct bstat *b = NULL;
+	for (unsigned i = 0; i < nbstats && b == NULL; i++)
+		if (bstats[i].id == id)
+			b = &bstats[i];
+	if (b == NULL && nbstats < BSTAT_MAX) {
+		b = &bstats[nbstats];
+		b->id = id;
+		__atomic_store_n(&nbstats, nbstats + 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&bstat_lock);
+	return b;
+}
+
+#define BSTAT_ADD(id, field, n)                                                                    \
+	do {                                                                                       \
+		struct bstat *bs_ = bstat_find((id), true);                                        \
+		if (bs_ != NULL)                                                                   \
+			__atomic_add_fetch(&bs_->field, (uint64_t)(n), __ATOMIC_RELAXED);          \
+	} while (0)
 
 #define FETCH_MAGIC 0x46455431u
 #define OCONN_MAGIC 0x4f434e31u
@@ -93,6 +139,7 @@ struct ec_fetch {
 	struct ec_site *site;
 	unsigned backend;      /* index into site->backends */
 	unsigned backends_tried;
+	uint64_t inflight_id; /* backend counted in flight for /backends; 0 = none */
 	bool retried_reuse;
 	const struct ec_fetch_ops *ops;
 	void *owner;
@@ -196,6 +243,7 @@ static struct ec_oconn *pool_pop(struct ec_worker *w, uint64_t id)
 	struct ec_oconn *oc = p->idle;
 	pool_unlink(p, oc);
 	EC_STAT_DEC(&w->stats, origin_conns_idle);
+	BSTAT_ADD(id, pool_idle, -1);
 	event_del(oc->ev_timer);
 	return oc;
 }
@@ -221,6 +269,7 @@ static void pool_put(struct ec_oconn *oc)
 	p->idle = oc;
 	p->nidle++;
 	EC_STAT_INC(&w->stats, origin_conns_idle);
+	BSTAT_ADD(oc->pool_id, pool_idle, 1);
 }
 
 /* An idle connection saw an event: the origin closed it, sent junk, or it
@@ -232,6 +281,7 @@ static void oc_idle_end(struct ec_oconn *oc)
 	EC_AN(p);
 	pool_unlink(p, oc);
 	EC_STAT_DEC(&w->stats, origin_conns_idle);
+	BSTAT_ADD(oc->pool_id, pool_idle, -1);
 	oc_close(oc);
 }
 
@@ -312,6 +362,8 @@ static void fetch_free(struct ec_fetch *f)
 	EC_CHECK_MAGIC(f, FETCH_MAGIC);
 	struct ec_worker *w = f->wrk;
 	EC_ASSERT(f->oc == NULL);
+	if (f->inflight_id != 0)
+		BSTAT_ADD(f->inflight_id, inflight, -1);
 	event_free(f->ev_defer);
 	evbuffer_free(f->tmp);
 	ec_site_unref(&f->site);
@@ -387,6 +439,8 @@ static void fetch_fail(struct ec_fetch *f, enum ec_fetch_err err)
 	else if (err == EC_FETCH_E_BAD_RESPONSE || err == EC_FETCH_E_TRUNCATED ||
 		 err == EC_FETCH_E_CLOSED)
 		EC_STAT_INC(&w->stats, origin_errors);
+	if (err != EC_FETCH_E_CLIENT_BODY)
+		BSTAT_ADD(b->id, errors, 1);
 	if (err != EC_FETCH_E_CONNECT && err != EC_FETCH_E_CONNECT_TIMEOUT &&
 	    err != EC_FETCH_E_CLIENT_BODY)
 		ec_log_warn("origin %s: %s", b->name, ec_fetch_err_text(err));
@@ -420,6 +474,13 @@ static void fetch_attempt(struct ec_fetch *f)
 	ec_h1_parser_reset(&f->parser);
 	if (!f->retried_reuse)
 		oc = pool_pop(w, b->id);
+	if (f->inflight_id != 0)
+		BSTAT_ADD(f->inflight_id, inflight, -1);
+	f->inflight_id = b->id;
+	BSTAT_ADD(b->id, inflight, 1);
+	BSTAT_ADD(b->id, requests, 1);
+	BSTAT_ADD(b->id, pool_reused, oc != NULL);
+	BSTAT_ADD(b->id, pool_new, oc == NULL);
 	if (oc != NULL) {
 		f->reused = true;
 		EC_STAT_INC(&w->stats, origin_conns_reused);
@@ -788,4 +849,48 @@ static void oc_on_timer(evutil_socket_t fd, short what, void *arg)
 	case FS_INVALID:
 		EC_WRONG("timer on a fetch without state");
 	}
+}
+
+/* --- GET /backends ----------------------------------------------------------- */
+
+static struct ec_site *bj_site;
+static pthread_mutex_t bj_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void ec_origin_set_site(struct ec_site *site)
+{
+	struct ec_site *s = site ? ec_site_ref(site) : NULL;
+	pthread_mutex_lock(&bj_lock);
+	struct ec_site *old = bj_site;
+	bj_site = s;
+	pthread_mutex_unlock(&bj_lock);
+	ec_site_unref(&old);
+}
+
+void ec_origin_backends_json(struct evbuffer *out)
+{
+	pthread_mutex_lock(&bj_lock);
+	struct ec_site *s = bj_site ? ec_site_ref(bj_site) : NULL;
+	pthread_mutex_unlock(&bj_lock);
+	evbuffer_add_printf(out, "{\"groups\":[{\"name\":\"default\",\"algorithm\":\"rr\","
+	                         "\"backends\":[");
+	for (unsigned i = 0; s != NULL && i < s->nbackends; i++) {
+		const struct ec_backend *b = &s->backends[i];
+		struct bstat *bs = bstat_find(b->id, false);
+		struct bstat z = {0};
+		if (bs == NULL)
+			bs = &z;
+#define LD(f) (unsigned long long)__atomic_load_n(&bs->f, __ATOMIC_RELAXED)
+		evbuffer_add_printf(out, "%s{\"name\":", i ? "," : "");
+		ec_json_cstr(out, b->name);
+		evbuffer_add_printf(out,
+		                    ",\"weight\":%u,\"backup\":false,\"health\":\"up\","
+		                    "\"requests\":%llu,\"errors\":%llu,\"inflight\":%llu,"
+		                    "\"pool_idle\":%llu,\"pool_new\":%llu,\"pool_reused\":%llu,"
+		                    "\"latency_ms\":{\"p50\":0.0,\"p90\":0.0,\"p99\":0.0}}",
+		                    b->weight, LD(requests), LD(errors), LD(inflight), LD(pool_idle),
+		                    LD(pool_new), LD(pool_reused));
+#undef LD
+	}
+	evbuffer_add_printf(out, "]}]}\n");
+	ec_site_unref(&s);
 }

@@ -89,4 +89,17 @@ const struct ec_backend *ec_fetch_backend(const struct ec_fetch *f);
 /* Per-worker pools: created lazily; closes every idle connection. */
 void ec_origin_pools_free(struct ec_worker *w);
 
+/*
+ * GET /backends (admin API): the origin groups and their backends as JSON
+ *   {"groups":[{"name":"default","algorithm":"rr","backends":[{"name":...,
+ *    "weight":1,"backup":false,"health":"up","requests":N,"errors":N,
+ *    "inflight":N,"pool_idle":N,"pool_new":N,"pool_reused":N,
+ *    "latency_ms":{"p50":0.0,"p90":0.0,"p99":0.0}}]}]}
+ * Today's connector has one group, plain round-robin, no health checks
+ * (health is always "up") and no latency histogram (zeros). Any thread.
+ */
+void ec_origin_backends_json(struct evbuffer *out);
+/* The site whose backends ec_origin_backends_json lists (main thread, at start and reload). */
+void ec_origin_set_site(struct ec_site *site);
+
 #endif /* EC_ORIGIN_H */

@@ -294,6 +294,7 @@ void ec_pipeline_finish(struct ec_req *req)
 	else if (st >= 100)
 		EC_STAT_INC(&w->stats, resp_1xx);
 	EC_STAT_ADD(&w->stats, resp_bytes, req->bytes_out);
+	ec_stats_count_request(&w->stats, req->cache_log, req->bytes_out);
 	if (ec_alog_enabled()) {
 		double now = ec_time_now();
 		struct ec_alog_rec rec = {

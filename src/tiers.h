@@ -47,6 +47,13 @@ void ec_tiers_remove(struct ec_worker *w, struct ec_obj *obj);
 void ec_tiers_purge(struct ec_worker *w, const struct ec_key *key, unsigned flags);
 
 /*
+ * The object's tags: Surrogate-Key (space-separated) and Cache-Tag
+ * (comma-separated) values of its stored header block, as views into it,
+ * at most `cap`. Returns how many.
+ */
+size_t ec_tiers_tags(const struct ec_obj *obj, struct ec_str *tags, size_t cap);
+
+/*
  * Opens the disk tier the configuration asks for (main thread, at start):
  * NULL when none is configured, or when it cannot be used (logged loudly:
  * the daemon runs memory-only). *codecp gets the header codec it uses (the
