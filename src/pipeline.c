@@ -22,6 +22,7 @@
 #include "forward.h"
 #include "origin.h"
 #include "pipeline.h"
+#include "purge.h"
 #include "site.h"
 #include "worker.h"
 
@@ -123,6 +124,10 @@ void ec_pipeline_start(struct ec_req *req)
 		/* A reverse proxy tunnels nothing. */
 		req->reason = "method-not-supported";
 		ec_pipeline_respond_error(req, 501, "CONNECT is not supported", true);
+		return;
+	}
+	if (req->meth == EC_M_PURGE) {
+		ec_purge_http(req); /* never forwarded */
 		return;
 	}
 	if (ec_cache_lookup(req))

@@ -65,4 +65,12 @@ struct ec_purge_count ec_purge_tag(struct ec_store *st, struct ec_disk *d, struc
 typedef bool ec_purge_pred_f(const struct ec_obj *obj, void *arg);
 uint64_t ec_purge_memory_if(struct ec_store *st, ec_purge_pred_f *pred, void *arg, unsigned flags);
 
+struct ec_req;
+/*
+ * The PURGE method on the proxy listener (purge_http.c): answers 405
+ * unless the client is in purge_allow, else purges the request's key from
+ * both tiers and answers 200 {"purged": N}. Ends the response.
+ */
+void ec_purge_http(struct ec_req *req);
+
 #endif /* EC_PURGE_H */

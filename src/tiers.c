@@ -17,8 +17,7 @@
 #include "tiers.h"
 #include "worker.h"
 
-/* Bump when struct ec_cmeta or struct ec_fresh_meta change layout. */
-#define CMETA_DISK_VERSION 1
+#define CMETA_DISK_VERSION EC_TIERS_META_VERSION
 _Static_assert(sizeof(struct ec_cmeta) == 56 && sizeof(struct ec_fresh_meta) == 48,
                "struct ec_cmeta changed: bump CMETA_DISK_VERSION and fix this assertion");
 

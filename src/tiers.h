@@ -21,6 +21,13 @@
 
 #include "storage/ec_store.h"
 
+/*
+ * The layout version of the meta area the disk tier stores with each object
+ * (ec_disk_config.meta_version); cachectl --db opens the tier with it too.
+ * Bump when struct ec_cmeta or struct ec_fresh_meta change layout.
+ */
+#define EC_TIERS_META_VERSION 1
+
 struct ec_worker;
 struct ec_disk;
 struct ec_config;
