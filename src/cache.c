@@ -368,8 +368,18 @@ bool ec_cache_lookup(struct ec_req *req)
 	if (rc == EC_LOOKUP_HIT && !c->disk_hit)
 		ec_tiers_hit(w, obj, now);
 	const struct ec_cmeta *meta = obj ? ec_obj_meta(obj) : NULL;
-	struct ec_fresh_decision d =
-		ec_fresh_decide(meta ? &meta->fresh : NULL, &c->freq, now, fconf(req));
+	const struct ec_fresh_meta *fm = meta ? &meta->fresh : NULL;
+	struct ec_fresh_meta soft;
+	if (obj != NULL && (ec_obj_flags(obj) & EC_OBJF_STALE)) {
+		/* Soft-purged: stale from now on, as if its lifetime had just run out,
+		 * so stale-while-revalidate and stale-if-error windows still apply. */
+		soft = meta->fresh;
+		int64_t age = ec_fresh_meta_age(&soft, now);
+		if (soft.lifetime > age)
+			soft.lifetime = EC_MAX(age, 0);
+		fm = &soft;
+	}
+	struct ec_fresh_decision d = ec_fresh_decide(fm, &c->freq, now, fconf(req));
 	/* Soft-purged objects are stale whatever their freshness said. */
 	if (obj != NULL && (ec_obj_flags(obj) & EC_OBJF_STALE) &&
 	    (d.use == EC_USE_FRESH || d.use == EC_USE_STALE))
