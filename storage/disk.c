@@ -266,11 +266,7 @@ static int open_env(struct ec_disk *d, char *err, size_t errlen)
 	mdb_stat(txn, d->dbi_obj, &ost);
 	d->objects = ost.ms_entries;
 	d->used_bytes = ec_disk__live_bytes(d, txn);
-	if (d->cfg.read_only) {
-		mdb_txn_abort(txn);
-		return 0;
-	}
-	rc = mdb_txn_commit(txn);
+	rc = mdb_txn_commit(txn); /* read-only too: an abort would close the dbi handles */
 	if (rc != 0)
 		return fail(err, errlen, d->dir, "mdb_txn_commit: %s", mdb_strerror(rc));
 	if (dead)
