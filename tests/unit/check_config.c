@@ -215,7 +215,8 @@ static const char *all_keys_yaml = "listen: ['127.0.0.1:81', '[::1]:82']\n"     
                                    "disk_sync_interval: 5s\n"                    /* 59 */
                                    "disk_high_watermark: 90\n"                   /* 60 */
                                    "disk_low_watermark: 60\n"                    /* 61 */
-                                   "disk_batch_delay: 10ms\n";                   /* 62 */
+                                   "disk_batch_delay: 10ms\n"                    /* 62 */
+                                   "purge_allow: '127.0.0.1/32, ::1'\n";          /* 63 */
 
 START_TEST(test_yaml_every_key)
 {
@@ -259,6 +260,7 @@ START_TEST(test_yaml_every_key)
 	ck_assert_double_eq(c->disk_batch_delay, 0.01);
 	ck_assert_str_eq(c->admin, "off");
 	ck_assert_str_eq(c->admin_token_file, "/etc/tok");
+	ck_assert_str_eq(c->purge_allow, "127.0.0.1/32, ::1");
 	ck_assert_uint_eq(c->workers, 3);
 	ck_assert_str_eq(c->access_log, "-");
 	ck_assert_str_eq(c->error_log, "/var/log/e.log");
