@@ -197,7 +197,8 @@ static int open_env(struct ec_disk *d, char *err, size_t errlen)
 		return fail(err, errlen, d->dir, "mdb_env_create: %s", mdb_strerror(rc));
 	mdb_env_set_maxdbs(d->env, 8);
 	mdb_env_set_maxreaders(d->env, MAX_READERS);
-	rc = mdb_env_set_mapsize(d->env, (size_t)d->cfg.map_size);
+	/* read-only: no size set, LMDB takes the one the daemon stored */
+	rc = d->cfg.read_only ? 0 : mdb_env_set_mapsize(d->env, (size_t)d->cfg.map_size);
 	if (rc != 0)
 		return fail(err, errlen, d->dir, "map size: %s", mdb_strerror(rc));
 	unsigned flags = MDB_NORDAHEAD;
@@ -218,6 +219,8 @@ static int open_env(struct ec_disk *d, char *err, size_t errlen)
 	MDB_stat est;
 	mdb_env_info(d->env, &info);
 	mdb_env_stat(d->env, &est);
+	if (d->cfg.read_only)
+		d->cfg.map_size = info.me_mapsize; /* the size the daemon gave it */
 	d->psize = est.ms_psize;
 	/* A leaf node holds at most ((psize - 16) / 2 & ~1) - 2 bytes; beyond it a
 	 * value takes overflow pages of its own. Node header 8, object key 24. */
@@ -803,6 +806,12 @@ enum ec_lookup_rc ec_disk_lookup(struct ec_disk *d, const struct ec_lookup *req,
 		}
 		if (!ec_str_eq(rec.key, want))
 			continue; /* another key with the same hash */
+		/* A record a queued purge covers is gone already: no match callback sees it. */
+		if (atomic_load_explicit(&d->npending, memory_order_acquire) != 0 &&
+		    pending_hides(d, &rec, req->key->hash)) {
+			hide = true;
+			continue;
+		}
 		struct ec_obj *o = obj_from_rec(d, &rec, req->key, &why);
 		if (o == NULL) {
 			EC_DISK_ADD(d, corrupt, 1);

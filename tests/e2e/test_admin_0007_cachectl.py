@@ -105,6 +105,7 @@ def test_db_reads_a_stopped_daemons_disk_tier(start_edgecache, origin, tmp_path)
     assert big["size"] == 300000 and big["variants"] == 1
     st = cachectl_json(None, None, "--db", str(disk), "stats")
     assert st["objects"] == 4 and st["keys"] == 4 and st["body_bytes"] == 300000 + 2000 + 100 + 10
+    assert st["map_size"] == 64 << 20, "the size the daemon gave the map"
     out = run_cachectl(None, None, "--db", str(disk), "stats").stdout
     assert re.search(r"objects\s+4 variants of 4 keys", out)
     ij = cachectl_json(None, None, "--db", str(disk), "inspect", big["key"])
