@@ -52,12 +52,15 @@ void ec_admin_purge(struct ec_admin_req *r)
 		goto out;
 	}
 	static const char *const kinds[] = {"url", "prefix", "tag"};
+	unsigned nkinds = 0;
+	for (size_t k = 0; k < EC_ARRAY_LEN(kinds); k++)
+		nkinds += ec_admin_param(r, kinds[k], 0, v, PARAM_MAX);
+	if (nkinds > 1) { /* refused before anything is purged */
+		ec_admin_fail(r, 400, "give one of url=, prefix= or tag=");
+		goto out;
+	}
 	for (size_t k = 0; k < EC_ARRAY_LEN(kinds); k++) {
 		for (unsigned i = 0; ec_admin_param(r, kinds[k], i, v, PARAM_MAX); i++) {
-			if (kind != NULL && strcmp(kind, kinds[k]) != 0) {
-				ec_admin_fail(r, 400, "give one of url=, prefix= or tag=");
-				goto out;
-			}
 			kind = kinds[k];
 			struct ec_purge_count c;
 			if (k == 0 || k == 1) {

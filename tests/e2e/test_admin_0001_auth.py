@@ -33,6 +33,11 @@ def test_token_required_except_health(start_edgecache, tmp_path):
         assert admin_get(admin, path, token=TOKEN[:-1])[0] == 401, path
         assert admin_get(admin, path, token=TOKEN + "x")[0] == 401, path
     assert admin_get(admin, "/purge?url=http://example.test/", method="POST")[0] == 401
+    assert admin_get(admin, "/purge?url=http://example.test/&tag=x", token=TOKEN,
+                     method="POST")[0] == 400
+    assert admin_get(admin, "/purge", token=TOKEN, method="POST")[0] == 400
+    assert admin_get(admin, "/purge?url=http://example.test/", token=TOKEN)[0] == 405
+    assert admin_get(admin, "/nope", token=TOKEN)[0] == 404
     st, body = admin_get(admin, "/stats", token=TOKEN)
     assert st == 200 and b'"requests"' in body
     wait_for(lambda: "GET /stats from 127.0.0.1: wrong token: 401" in ec.stderr_text(), 5,
