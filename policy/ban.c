@@ -86,7 +86,9 @@ static bool parse_field(const char **pp, struct cond *c)
 	else if (!strcmp(f, "obj.status") || !strcmp(f, "status"))
 		c->field = F_STATUS;
 	else {
-		const char *name = !strncmp(f, "obj.http.", 9) ? f + 9 : !strncmp(f, "http.", 5) ? f + 5 : NULL;
+		const char *name = !strncmp(f, "obj.http.", 9) ? f + 9
+		                   : !strncmp(f, "http.", 5)   ? f + 5
+		                                               : NULL;
 		if (name == NULL || *name == '\0' || strlen(name) >= sizeof(c->name))
 			return false;
 		for (const char *q = name; *q; q++)
@@ -151,8 +153,8 @@ struct ec_ban_expr *ec_ban_parse(const char *expr, char *err, size_t errlen)
 		if (c->op == OP_MATCH || c->op == OP_NOMATCH) {
 			int ec;
 			PCRE2_SIZE off;
-			c->re = pcre2_compile((PCRE2_SPTR)c->value, PCRE2_ZERO_TERMINATED, 0, &ec, &off,
-			                      NULL);
+			c->re = pcre2_compile((PCRE2_SPTR)c->value, PCRE2_ZERO_TERMINATED, 0, &ec,
+			                      &off, NULL);
 			if (c->re == NULL) {
 				char msg[160];
 				pcre2_get_error_message(ec, (PCRE2_UCHAR *)msg, sizeof(msg));
@@ -165,8 +167,8 @@ struct ec_ban_expr *ec_ban_parse(const char *expr, char *err, size_t errlen)
 		if (*p == '\0')
 			break;
 		if (strncmp(p, "&&", 2) != 0) {
-			snprintf(err, errlen, "condition %u: expected && or the end, got '%.20s'", e->n,
-			         p);
+			snprintf(err, errlen, "condition %u: expected && or the end, got '%.20s'",
+			         e->n, p);
 			goto fail;
 		}
 		p = skip_ws(p + 2);
@@ -210,7 +212,8 @@ static bool test(const struct cond *c, struct ec_str v)
 	if (c->re != NULL) {
 		pcre2_match_data *md = pcre2_match_data_create_from_pattern(c->re, NULL);
 		if (md == NULL)
-			return false; /* out of memory: the ban does not apply now; the lurker retries */
+			return false; /* out of memory: the ban does not apply now; the lurker
+			                 retries */
 		int rc = pcre2_match(c->re, (PCRE2_SPTR)(v.p ? v.p : ""), v.len, 0, 0, md, NULL);
 		pcre2_match_data_free(md);
 		return rc >= 0;
@@ -218,8 +221,8 @@ static bool test(const struct cond *c, struct ec_str v)
 	return ec_str_eq(v, ec_str_cstr(c->value));
 }
 
-static bool cond_holds(const struct cond *c, struct ec_str key, const struct ec_hdr *hdrs,
-                       size_t n, int status)
+static bool cond_holds(const struct cond *c, struct ec_str key, const struct ec_hdr *hdrs, size_t n,
+                       int status)
 {
 	bool positive = c->op == OP_MATCH || c->op == OP_EQ;
 	struct ec_str host = EC_STR_NULL, url = key;

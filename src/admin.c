@@ -35,7 +35,7 @@
 #include "site.h"
 
 #define ACONN_MAGIC 0x41434f4eu
-#define MAX_FIELDS 100
+#define MAX_FIELDS  100
 
 struct aconn {
 	unsigned magic;
@@ -74,7 +74,8 @@ bool ec_admin_param(const struct ec_admin_req *r, const char *name, unsigned nth
 				char c = *v;
 				if (c == '+')
 					c = ' ';
-				else if (c == '%' && e - v >= 3 && hexval(v[1]) >= 0 && hexval(v[2]) >= 0) {
+				else if (c == '%' && e - v >= 3 && hexval(v[1]) >= 0 &&
+				         hexval(v[2]) >= 0) {
 					c = (char)(hexval(v[1]) * 16 + hexval(v[2]));
 					v += 2;
 				}
@@ -158,16 +159,26 @@ static bool authorized(const struct ec_admin *a, const struct ec_h1_req *h)
 static const char *status_text(int st)
 {
 	switch (st) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 411: return "Length Required";
-	case 413: return "Content Too Large";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	default: return st < 400 ? "OK" : "Error";
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Content Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return st < 400 ? "OK" : "Error";
 	}
 }
 
@@ -204,7 +215,8 @@ static void answer(struct aconn *c, int status, const char *ctype, struct evbuff
 	                    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 	                    "Cache-Control: no-store\r\n%sConnection: close\r\n\r\n",
 	                    status, status_text(status), ctype, len,
-	                    status == 401 ? "WWW-Authenticate: Bearer realm=\"edgecache\"\r\n" : "");
+	                    status == 401 ? "WWW-Authenticate: Bearer realm=\"edgecache\"\r\n"
+	                                  : "");
 	if (body != NULL && !head_only)
 		evbuffer_add_buffer(out, body);
 	c->answered = true;
@@ -276,8 +288,9 @@ static void dispatch(struct aconn *c, const struct ec_h1_req *h, struct ec_str b
 	bool open = rt != NULL && rt->open && (h->meth == EC_M_GET || h->meth == EC_M_HEAD);
 	if (!open && !authorized(a, h)) {
 		bool sent = ec_hdr_find(h->hdrs, h->nhdrs, "authorization") != NULL;
-		ec_log_warn("admin: " EC_STR_FMT " " EC_STR_FMT " from %s: %s token: 401", EC_STR_ARG(h->method),
-		            EC_STR_ARG(path), c->peer, sent ? "wrong" : "no");
+		ec_log_warn("admin: " EC_STR_FMT " " EC_STR_FMT " from %s: %s token: 401",
+		            EC_STR_ARG(h->method), EC_STR_ARG(path), c->peer,
+		            sent ? "wrong" : "no");
 		simple(c, 401, sent ? "bad token" : "missing token (Authorization: Bearer TOKEN)");
 		return;
 	}

@@ -70,7 +70,8 @@ void ec_admin_purge(struct ec_admin_req *r)
 					ec_admin_fail(r, 400, "%s '%s': %s", kinds[k], v, why);
 					goto out;
 				}
-				c = k == 0 ? ec_purge_key(a->env.store, a->env.disk, key, flags, true)
+				c = k == 0 ? ec_purge_key(a->env.store, a->env.disk, key, flags,
+				                          true)
 				           : ec_purge_prefix(a->env.store, a->env.disk, key, flags);
 			} else {
 				if (v[0] == '\0') {
@@ -133,13 +134,26 @@ static bool ban_expr(const struct ec_admin_req *r, char *out, size_t cap)
 		if (ch == '\\' && p + 1 < end) {
 			p++;
 			switch (*p) {
-			case 'n': ch = '\n'; break;
-			case 't': ch = '\t'; break;
-			case 'r': ch = '\r'; break;
-			case '/': ch = '/'; break;
-			case '\\': ch = '\\'; break;
-			case '"': ch = '"'; break;
-			default: return false; /* \uXXXX: not needed in ban expressions */
+			case 'n':
+				ch = '\n';
+				break;
+			case 't':
+				ch = '\t';
+				break;
+			case 'r':
+				ch = '\r';
+				break;
+			case '/':
+				ch = '/';
+				break;
+			case '\\':
+				ch = '\\';
+				break;
+			case '"':
+				ch = '"';
+				break;
+			default:
+				return false; /* \uXXXX: not needed in ban expressions */
 			}
 		}
 		if (o + 1 >= cap)
@@ -426,18 +440,17 @@ static void variant_json(struct evbuffer *o, const struct ec_obj *obj, const cha
 	const struct ec_obj_attr *at = ec_obj_attr(obj);
 	evbuffer_add_printf(o, "%s\n  {\"tier\": \"%s\", \"vary_key\": ", first ? "" : ",", tier);
 	ec_json_view(o, ec_obj_vkey(obj));
-	evbuffer_add_printf(o,
-	                    ", \"status\": %d, \"size\": %llu, \"hits\": %llu, \"stale\": %s, "
-	                    "\"stored_at\": %lld, \"date\": %lld, \"request_time\": %lld, "
-	                    "\"response_time\": %lld, \"expires\": %lld, \"lifetime\": %lld, "
-	                    "\"age\": %lld, \"ttl\": %lld, \"last_access\": %lld,\n   \"tags\": [",
-	                    at->status, (unsigned long long)size, (unsigned long long)ec_obj_hits(obj),
-	                    (ec_obj_flags(obj) & EC_OBJF_STALE) ? "true" : "false",
-	                    (long long)at->stored_at, (long long)at->date,
-	                    (long long)at->request_time, (long long)at->response_time,
-	                    (long long)at->expires, (long long)at->lifetime,
-	                    (long long)(now - at->stored_at), (long long)(at->expires - now),
-	                    (long long)ec_obj_last_access(obj));
+	evbuffer_add_printf(
+	        o,
+	        ", \"status\": %d, \"size\": %llu, \"hits\": %llu, \"stale\": %s, "
+	        "\"stored_at\": %lld, \"date\": %lld, \"request_time\": %lld, "
+	        "\"response_time\": %lld, \"expires\": %lld, \"lifetime\": %lld, "
+	        "\"age\": %lld, \"ttl\": %lld, \"last_access\": %lld,\n   \"tags\": [",
+	        at->status, (unsigned long long)size, (unsigned long long)ec_obj_hits(obj),
+	        (ec_obj_flags(obj) & EC_OBJF_STALE) ? "true" : "false", (long long)at->stored_at,
+	        (long long)at->date, (long long)at->request_time, (long long)at->response_time,
+	        (long long)at->expires, (long long)at->lifetime, (long long)(now - at->stored_at),
+	        (long long)(at->expires - now), (long long)ec_obj_last_access(obj));
 	struct ec_str tags[64];
 	size_t nt = ec_tiers_tags(obj, tags, EC_ARRAY_LEN(tags));
 	for (size_t i = 0; i < nt; i++) {
@@ -482,16 +495,22 @@ void ec_admin_object(struct ec_admin_req *r)
 	struct ec_key k = ec_key_make(key.p, key.len);
 	struct ec_obj *o = NULL;
 	if (a->env.store != NULL) {
-		struct ec_lookup lk = {.key = &k, .match = collect_variant, .match_arg = &mem,
-		                       .now = -1, .flags = EC_LOOKUP_PEEK};
+		struct ec_lookup lk = {.key = &k,
+		                       .match = collect_variant,
+		                       .match_arg = &mem,
+		                       .now = -1,
+		                       .flags = EC_LOOKUP_PEEK};
 		ec_store_lookup(a->env.store, &lk, &o);
 		if (o != NULL)
 			ec_obj_unref(&o);
 	}
 	struct disk_size ds = {.key = key};
 	if (a->env.disk != NULL) {
-		struct ec_lookup lk = {.key = &k, .match = collect_variant, .match_arg = &dsk,
-		                       .now = -1, .flags = EC_LOOKUP_PEEK};
+		struct ec_lookup lk = {.key = &k,
+		                       .match = collect_variant,
+		                       .match_arg = &dsk,
+		                       .now = -1,
+		                       .flags = EC_LOOKUP_PEEK};
 		ec_disk_lookup(a->env.disk, &lk, &o);
 		if (o != NULL)
 			ec_obj_unref(&o);

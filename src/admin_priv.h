@@ -20,7 +20,7 @@ struct evbuffer;
 struct event_base;
 struct event;
 
-#define EC_ADMIN_MAGIC 0x41444d4eu
+#define EC_ADMIN_MAGIC    0x41444d4eu
 #define EC_ADMIN_MAX_BODY (1u << 20)
 
 struct ec_admin {
@@ -30,8 +30,8 @@ struct ec_admin {
 	struct ec_site *site; /* reference held; swap under site_lock */
 	char token[512];      /* "" = no token: every call allowed (loopback or Unix only) */
 	size_t token_len;
-	int fd;               /* listening socket */
-	char unix_path[128];  /* "" for TCP */
+	int fd;              /* listening socket */
+	char unix_path[128]; /* "" for TCP */
 	struct event_base *base;
 	struct event *ev_accept;
 	struct event *ev_stop;

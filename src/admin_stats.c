@@ -58,26 +58,23 @@ void ec_admin_stats_json(struct ec_admin_req *r)
 	struct evbuffer *o = r->out;
 	evbuffer_add_printf(o, "{\"workers\": %u, \"time\": %lld,\n", r->a->env.nworkers,
 	                    (long long)time(NULL));
-	evbuffer_add_printf(o,
-	                    " \"requests\": {\"hit\": %llu, \"hit_disk\": %llu, \"miss\": %llu, "
-	                    "\"expired\": %llu, \"revalidated\": %llu, \"stale\": %llu, "
-	                    "\"collapsed\": %llu, \"pass\": %llu, \"other\": %llu},\n",
-	                    (unsigned long long)s.w.cache_req_hit,
-	                    (unsigned long long)s.w.cache_req_hit_disk,
-	                    (unsigned long long)s.w.cache_req_miss,
-	                    (unsigned long long)s.w.cache_req_expired,
-	                    (unsigned long long)s.w.cache_req_revalidated,
-	                    (unsigned long long)s.w.cache_req_stale,
-	                    (unsigned long long)s.w.cache_req_collapsed,
-	                    (unsigned long long)s.w.cache_req_pass,
-	                    (unsigned long long)s.w.cache_req_other);
+	evbuffer_add_printf(
+	        o,
+	        " \"requests\": {\"hit\": %llu, \"hit_disk\": %llu, \"miss\": %llu, "
+	        "\"expired\": %llu, \"revalidated\": %llu, \"stale\": %llu, "
+	        "\"collapsed\": %llu, \"pass\": %llu, \"other\": %llu},\n",
+	        (unsigned long long)s.w.cache_req_hit, (unsigned long long)s.w.cache_req_hit_disk,
+	        (unsigned long long)s.w.cache_req_miss, (unsigned long long)s.w.cache_req_expired,
+	        (unsigned long long)s.w.cache_req_revalidated,
+	        (unsigned long long)s.w.cache_req_stale,
+	        (unsigned long long)s.w.cache_req_collapsed, (unsigned long long)s.w.cache_req_pass,
+	        (unsigned long long)s.w.cache_req_other);
 	evbuffer_add_printf(o, " \"hit_ratio\": ");
 	ec_json_double(o, s.hit_ratio);
-	evbuffer_add_printf(o,
-	                    ",\n \"bytes\": {\"memory\": %llu, \"disk\": %llu, \"origin\": %llu},\n",
-	                    (unsigned long long)s.w.bytes_hit_memory,
-	                    (unsigned long long)s.w.bytes_hit_disk,
-	                    (unsigned long long)s.w.bytes_from_origin);
+	evbuffer_add_printf(
+	        o, ",\n \"bytes\": {\"memory\": %llu, \"disk\": %llu, \"origin\": %llu},\n",
+	        (unsigned long long)s.w.bytes_hit_memory, (unsigned long long)s.w.bytes_hit_disk,
+	        (unsigned long long)s.w.bytes_from_origin);
 	evbuffer_add_printf(o, " \"counters\": {");
 	const char *sep = "";
 #define X(name, kind, help)                                                                        \
@@ -124,11 +121,11 @@ static void sample(struct evbuffer *o, const char *name, const char *labels, uin
 }
 
 #define TYPE_counter "counter"
-#define TYPE_gauge "gauge"
-#define TYPE_gmax "gauge"
-#define SFX_counter "_total"
-#define SFX_gauge ""
-#define SFX_gmax ""
+#define TYPE_gauge   "gauge"
+#define TYPE_gmax    "gauge"
+#define SFX_counter  "_total"
+#define SFX_gauge    ""
+#define SFX_gmax     ""
 
 void ec_admin_metrics(struct ec_admin_req *r)
 {
@@ -138,14 +135,13 @@ void ec_admin_metrics(struct ec_admin_req *r)
 	r->ctype = "text/plain; version=0.0.4; charset=utf-8";
 
 	family(o, "requests_total", "counter", "Client requests by cache outcome.");
-	static const char *const outcome[] = {"hit",       "hit_disk", "miss", "expired",
-	                                      "revalidated", "stale",  "collapsed", "pass",
-	                                      "other"};
-	const uint64_t vals[] = {s.w.cache_req_hit,       s.w.cache_req_hit_disk,
-	                         s.w.cache_req_miss,      s.w.cache_req_expired,
-	                         s.w.cache_req_revalidated, s.w.cache_req_stale,
-	                         s.w.cache_req_collapsed, s.w.cache_req_pass,
-	                         s.w.cache_req_other};
+	static const char *const outcome[] = {"hit",       "hit_disk",    "miss",
+	                                      "expired",   "revalidated", "stale",
+	                                      "collapsed", "pass",        "other"};
+	const uint64_t vals[] = {
+	        s.w.cache_req_hit,       s.w.cache_req_hit_disk,    s.w.cache_req_miss,
+	        s.w.cache_req_expired,   s.w.cache_req_revalidated, s.w.cache_req_stale,
+	        s.w.cache_req_collapsed, s.w.cache_req_pass,        s.w.cache_req_other};
 	for (size_t i = 0; i < EC_ARRAY_LEN(outcome); i++) {
 		char l[64];
 		snprintf(l, sizeof(l), "{cache=\"%s\"}", outcome[i]);
@@ -191,13 +187,13 @@ void ec_admin_metrics(struct ec_admin_req *r)
 
 	/* Every per-worker counter, summed (gmax: the workers' maximum). */
 #define X(name, kind, help)                                                                        \
-	family(o, #name SFX_##kind, TYPE_##kind, help ".");                                       \
+	family(o, #name SFX_##kind, TYPE_##kind, help ".");                                        \
 	sample(o, #name SFX_##kind, "", s.w.name);
 #include "tbl/counters.h"
 #undef X
 	/* The tiers' own tables. */
 #define X(name, doc)                                                                               \
-	family(o, "memory_" #name "_total", "counter", "Memory tier: " doc ".");                  \
+	family(o, "memory_" #name "_total", "counter", "Memory tier: " doc ".");                   \
 	sample(o, "memory_" #name "_total", "", s.mem.name);
 	EC_STORE_COUNTER_TABLE(X)
 #undef X
@@ -208,7 +204,7 @@ void ec_admin_metrics(struct ec_admin_req *r)
 #undef X
 	if (s.has_disk) {
 #define X(name, doc)                                                                               \
-	family(o, "disk_" #name "_total", "counter", "Disk tier: " doc ".");                      \
+	family(o, "disk_" #name "_total", "counter", "Disk tier: " doc ".");                       \
 	sample(o, "disk_" #name "_total", "", s.disk.name);
 		EC_DISK_COUNTER_TABLE(X)
 #undef X

@@ -37,7 +37,7 @@ struct ec_store;
 struct ec_disk;
 
 #define EC_BAN_KEEP 60 /* seconds a ban stays listed after its sweep */
-#define EC_BAN_MAX 1024
+#define EC_BAN_MAX  1024
 
 /*
  * Adds a ban (parsed from `expr`) at time `now` and sweeps both tiers.

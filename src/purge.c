@@ -68,8 +68,11 @@ struct ec_purge_count ec_purge_key(struct ec_store *st, struct ec_disk *d, struc
 			c.disk = ec_disk_flush(d);
 		} else {
 			uint64_t n = 0;
-			struct ec_lookup lk = {.key = &k, .match = count_variant, .match_arg = &n,
-			                       .now = -1, .flags = EC_LOOKUP_PEEK};
+			struct ec_lookup lk = {.key = &k,
+			                       .match = count_variant,
+			                       .match_arg = &n,
+			                       .now = -1,
+			                       .flags = EC_LOOKUP_PEEK};
 			struct ec_obj *o = NULL;
 			ec_disk_lookup(d, &lk, &o);
 			if (o != NULL)

@@ -49,7 +49,8 @@ void ec_purge_http(struct ec_req *req)
 		ec_log_warn("PURGE " EC_STR_FMT " from %s: not in purge_allow: 405",
 		            EC_STR_ARG(req->target), req->client_ip);
 		req->reason = "purge-refused";
-		ec_pipeline_respond_error(req, 405, "PURGE is not allowed from this address", false);
+		ec_pipeline_respond_error(req, 405, "PURGE is not allowed from this address",
+		                          false);
 		return;
 	}
 	struct ec_str key = ec_cache_key_build(req->arena, cf, req->scheme, req->host, req->path);

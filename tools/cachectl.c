@@ -38,7 +38,7 @@
 #include "storage/ec_hdrcodec.h"
 #include "src/tiers.h"
 
-#define EXIT_FAIL 1
+#define EXIT_FAIL  1
 #define EXIT_USAGE 2
 
 static struct {
@@ -56,12 +56,12 @@ static const char *C(const char *code)
 {
 	return G.color ? code : "";
 }
-#define BOLD C("\033[1m")
-#define DIM C("\033[2m")
-#define RED C("\033[31m")
+#define BOLD   C("\033[1m")
+#define DIM    C("\033[2m")
+#define RED    C("\033[31m")
 #define YELLOW C("\033[33m")
-#define GREEN C("\033[32m")
-#define RESET C("\033[0m")
+#define GREEN  C("\033[32m")
+#define RESET  C("\033[0m")
 
 static void EC_PRINTF(1, 2) die_msg(const char *fmt, ...)
 {
@@ -107,7 +107,8 @@ static long long jint(json_t *o, const char *k)
 {
 	json_t *v = json_object_get(o, k);
 	return json_is_integer(v) ? (long long)json_integer_value(v)
-	                          : json_is_real(v) ? (long long)json_real_value(v) : 0;
+	       : json_is_real(v)  ? (long long)json_real_value(v)
+	                          : 0;
 }
 
 static double jnum(json_t *o, const char *k)
@@ -440,8 +441,9 @@ static int stats_online(void)
 	json_t *v;
 	json_object_foreach(rq, k, v) total += json_integer_value(v);
 	printf("%sedgecache%s  %lld workers\n", BOLD, RESET, jint(j, "workers"));
-	row("requests", "%lld  (hit %lld, hit-disk %lld, miss %lld, expired %lld, revalidated "
-	                "%lld, stale %lld, collapsed %lld, pass %lld, other %lld)",
+	row("requests",
+	    "%lld  (hit %lld, hit-disk %lld, miss %lld, expired %lld, revalidated "
+	    "%lld, stale %lld, collapsed %lld, pass %lld, other %lld)",
 	    total, jint(rq, "hit"), jint(rq, "hit_disk"), jint(rq, "miss"), jint(rq, "expired"),
 	    jint(rq, "revalidated"), jint(rq, "stale"), jint(rq, "collapsed"), jint(rq, "pass"),
 	    jint(rq, "other"));
@@ -457,9 +459,11 @@ static int stats_online(void)
 	if (json_is_object(dk)) {
 		human_size((uint64_t)jint(dk, "used_bytes"), a, sizeof(a));
 		human_size((uint64_t)jint(dk, "map_size"), b, sizeof(b));
-		row("disk tier", "%lld objects, %s of %s, %lld evictions%s", jint(dk, "objects"), a, b,
-		    jint(dk, "evictions"),
-		    jint(dk, "state") == 0 ? "" : jint(dk, "state") == 1 ? " (READ-ONLY)" : " (OFF)");
+		row("disk tier", "%lld objects, %s of %s, %lld evictions%s", jint(dk, "objects"), a,
+		    b, jint(dk, "evictions"),
+		    jint(dk, "state") == 0   ? ""
+		    : jint(dk, "state") == 1 ? " (READ-ONLY)"
+		                             : " (OFF)");
 	} else {
 		row("disk tier", "%snone%s", DIM, RESET);
 	}
@@ -649,10 +653,13 @@ static int cmd_ls(int argc, char **argv)
 			prefix = argv[++i];
 		else if (strcmp(argv[i], "--sort") == 0 && i + 1 < argc) {
 			const char *s = argv[++i];
-			sort_by = !strcmp(s, "hits") ? 1 : !strcmp(s, "size") ? 2 : !strcmp(s, "age") ? 3
-			                                                                               : -1;
+			sort_by = !strcmp(s, "hits")   ? 1
+			          : !strcmp(s, "size") ? 2
+			          : !strcmp(s, "age")  ? 3
+			                               : -1;
 			if (sort_by < 0)
-				return cmd_usage("ls", "--sort takes hits, size or age, not '%s'", s);
+				return cmd_usage("ls", "--sort takes hits, size or age, not '%s'",
+				                 s);
 		} else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
 			char *end;
 			limit = strtoul(argv[++i], &end, 10);
@@ -672,13 +679,15 @@ static int cmd_ls(int argc, char **argv)
 			json_t *arr = json_array();
 			for (size_t i = 0; i < l.n; i++)
 				json_array_append_new(
-				        arr, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:b}", "key",
-				                       l.o[i].key, "tier", "disk", "variants",
-				                       (json_int_t)l.o[i].variants, "size",
-				                       (json_int_t)l.o[i].size, "age",
-				                       (json_int_t)l.o[i].age, "ttl",
-				                       (json_int_t)l.o[i].ttl, "stale", l.o[i].stale));
-			json_t *j = json_pack("{s:o, s:I}", "objects", arr, "count", (json_int_t)l.n);
+				        arr,
+				        json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:b}", "key",
+				                  l.o[i].key, "tier", "disk", "variants",
+				                  (json_int_t)l.o[i].variants, "size",
+				                  (json_int_t)l.o[i].size, "age",
+				                  (json_int_t)l.o[i].age, "ttl",
+				                  (json_int_t)l.o[i].ttl, "stale", l.o[i].stale));
+			json_t *j =
+			        json_pack("{s:o, s:I}", "objects", arr, "count", (json_int_t)l.n);
 			print_json(j);
 			json_decref(j);
 		}
@@ -724,7 +733,8 @@ static int cmd_ls(int argc, char **argv)
 			qsort(l.o, l.n, sizeof(*l.o), obj_cmp);
 			json_t *out = json_array();
 			for (size_t k = 0; k < l.n && k < limit; k++) {
-				json_array_foreach(arr, i, v) if (strcmp(jstr(v, "key"), l.o[k].key) == 0)
+				json_array_foreach(arr, i,
+				                   v) if (strcmp(jstr(v, "key"), l.o[k].key) == 0)
 				{
 					json_array_append(out, v);
 					break;
@@ -755,8 +765,8 @@ static void print_variant(json_t *v, long long now)
 	human_age(now - jint(v, "stored_at"), age, sizeof(age));
 	human_age(jint(v, "expires") - now, ttl, sizeof(ttl));
 	bool stale = json_is_true(json_object_get(v, "stale"));
-	printf("\n%svariant%s  tier %s%s%s\n", BOLD, RESET, jstr(v, "tier"),
-	       stale ? "  " : "", stale ? "(soft-purged: stale)" : "");
+	printf("\n%svariant%s  tier %s%s%s\n", BOLD, RESET, jstr(v, "tier"), stale ? "  " : "",
+	       stale ? "(soft-purged: stale)" : "");
 	const char *vk = jstr(v, "vary_key");
 	row("vary key", "%s", vk[0] ? vk : "(none)");
 	row("status", "%lld", jint(v, "status"));
@@ -872,7 +882,10 @@ static json_t *inspect_offline(const char *url, long long now)
 	}
 	struct ec_key k = ec_key_make(key, strlen(key));
 	struct collect c = {0};
-	struct ec_lookup lk = {.key = &k, .match = collect_variant, .match_arg = &c, .now = -1,
+	struct ec_lookup lk = {.key = &k,
+	                       .match = collect_variant,
+	                       .match_arg = &c,
+	                       .now = -1,
 	                       .flags = EC_LOOKUP_PEEK};
 	struct ec_obj *o = NULL;
 	ec_disk_lookup(d, &lk, &o);
@@ -885,9 +898,9 @@ static json_t *inspect_offline(const char *url, long long now)
 		const struct ec_obj_attr *at = ec_obj_attr(c.o[i]);
 		struct ec_str vk = ec_obj_vkey(c.o[i]);
 		json_t *v = json_pack(
-		        "{s:s, s:s%, s:i, s:I, s:i, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "tier",
-		        "disk", "vary_key", vk.p ? vk.p : "", vk.len, "status", at->status, "size",
-		        (json_int_t)(c.n == 1 ? ent.body_len : 0), "hits", 0, "stale",
+		        "{s:s, s:s%, s:i, s:I, s:i, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
+		        "tier", "disk", "vary_key", vk.p ? vk.p : "", vk.len, "status", at->status,
+		        "size", (json_int_t)(c.n == 1 ? ent.body_len : 0), "hits", 0, "stale",
 		        (ec_obj_flags(c.o[i]) & EC_OBJF_STALE) != 0, "stored_at",
 		        (json_int_t)at->stored_at, "date", (json_int_t)at->date, "expires",
 		        (json_int_t)at->expires, "lifetime", (json_int_t)at->lifetime, "age",
@@ -967,7 +980,8 @@ static int cmd_purge(int argc, char **argv)
 			if (n > 0 && strcmp(kind, k) != 0) {
 				free(q);
 				free(enc);
-				return cmd_usage("purge", "give URLs, --prefix P or --tag T..., not a mix");
+				return cmd_usage("purge",
+				                 "give URLs, --prefix P or --tag T..., not a mix");
 			}
 			if (i + 1 >= argc) {
 				free(q);
@@ -1010,8 +1024,8 @@ static int cmd_purge(int argc, char **argv)
 		print_json(j);
 	else
 		printf("%s%lld%s object%s %s (memory %lld, disk %lld)\n", BOLD, jint(j, "purged"),
-		       RESET, jint(j, "purged") == 1 ? "" : "s",
-		       soft ? "marked stale" : "purged", jint(j, "memory"), jint(j, "disk"));
+		       RESET, jint(j, "purged") == 1 ? "" : "s", soft ? "marked stale" : "purged",
+		       jint(j, "memory"), jint(j, "disk"));
 	json_decref(j);
 	return 0;
 }
@@ -1082,7 +1096,8 @@ static int cmd_backends(int argc, char **argv)
 			printf("%-10s %-*s %6lld %6s %s%-7s%s %8lld %6lld %5lld %5lld %6lld %7lld "
 			       "%6.1fms %6.1fms %6.1fms\n",
 			       k == 0 ? jstr(g, "name") : "", (int)nw, jstr(b, "name"),
-			       jint(b, "weight"), json_is_true(json_object_get(b, "backup")) ? "yes" : "no",
+			       jint(b, "weight"),
+			       json_is_true(json_object_get(b, "backup")) ? "yes" : "no",
 			       strcmp(h, "up") == 0 ? GREEN : RED, h, RESET, jint(b, "requests"),
 			       jint(b, "errors"), jint(b, "inflight"), jint(b, "pool_idle"),
 			       jint(b, "pool_new"), jint(b, "pool_reused"), jnum(lat, "p50"),
@@ -1118,7 +1133,8 @@ static int cmd_top(int argc, char **argv)
 		} else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
 			count = strtol(argv[++i], &end, 10);
 			if (*end || count < 0)
-				return cmd_usage("top", "--count takes a number (0 = until Ctrl-C)");
+				return cmd_usage("top",
+				                 "--count takes a number (0 = until Ctrl-C)");
 		} else if (strcmp(argv[i], "--rows") == 0 && i + 1 < argc) {
 			rows = strtoul(argv[++i], &end, 10);
 			if (*end || rows == 0)
@@ -1167,8 +1183,8 @@ static int cmd_top(int argc, char **argv)
 		if (G.json) {
 			printf("{\"hit_ratio\": %.4f, \"top\": [", jnum(s, "hit_ratio"));
 			for (size_t k = 0; k < n && k < rows; k++)
-				printf("%s{\"key\": \"%s\", \"hits\": %lld}", k ? ", " : "", ob[k].key,
-				       ob[k].hits);
+				printf("%s{\"key\": \"%s\", \"hits\": %lld}", k ? ", " : "",
+				       ob[k].key, ob[k].hits);
 			printf("]}\n");
 		} else {
 			if (isatty(STDOUT_FILENO))
@@ -1180,8 +1196,8 @@ static int cmd_top(int argc, char **argv)
 			if (prev_hits >= 0 && lookups > prev_lookups)
 				recent = 100.0 * (double)(hits - prev_hits) /
 				         (double)(lookups - prev_lookups);
-			printf("%sedgecache top%s  %s   hit ratio %s%.1f%%%s since start", BOLD, RESET,
-			       when, GREEN, 100.0 * jnum(s, "hit_ratio"), RESET);
+			printf("%sedgecache top%s  %s   hit ratio %s%.1f%%%s since start", BOLD,
+			       RESET, when, GREEN, 100.0 * jnum(s, "hit_ratio"), RESET);
 			if (recent >= 0)
 				printf(", %.1f%% last %.0fs", recent, interval);
 			printf("   %zu objects\n\n", n);
@@ -1205,31 +1221,43 @@ static int cmd_stats(int argc, char **argv)
 }
 
 static const struct cmd cmds[] = {
-        {"stats", cmd_stats, "stats", "Counters and gauges: requests by cache outcome, hit "
+        {"stats", cmd_stats, "stats",
+         "Counters and gauges: requests by cache outcome, hit "
          "ratio, bytes by tier, objects and bytes per tier, evictions, origin and pool "
          "figures, coalesced waits, stale served, loop lag. With --db: the disk tier's "
-         "objects and space.", true},
-        {"purge", cmd_purge, "purge [--soft] URL... | purge [--soft] --prefix P | purge [--soft] --tag T...",
+         "objects and space.",
+         true},
+        {"purge", cmd_purge,
+         "purge [--soft] URL... | purge [--soft] --prefix P | purge [--soft] --tag T...",
          "Removes every variant of each URL (or every object whose key starts with the "
          "prefix, or every object tagged by Surrogate-Key / Cache-Tag) from both tiers and "
          "prints how many. --soft marks them stale instead: served under "
          "stale-while-revalidate / stale-if-error, revalidated before they are fresh again.",
          false},
-        {"ban", cmd_ban, "ban EXPR", "Bans every object stored before now that matches "
+        {"ban", cmd_ban, "ban EXPR",
+         "Bans every object stored before now that matches "
          "EXPR, e.g. 'req.url ~ \"^/img/\" && obj.http.content-type == \"image/png\"' "
          "(fields req.url, req.host, obj.status, obj.http.NAME; operators ~ !~ == !=).",
          false},
-        {"inspect", cmd_inspect, "inspect URL", "One cached URL: every variant with its tier, "
+        {"inspect", cmd_inspect, "inspect URL",
+         "One cached URL: every variant with its tier, "
          "status, size, hits, times, TTL left, tags and stored headers. With --db: from the "
-         "disk tier (default key rules).", true},
-        {"ls", cmd_ls, "ls [--prefix P] [--sort hits|size|age] [--limit N]", "Lists cached "
+         "disk tier (default key rules).",
+         true},
+        {"ls", cmd_ls, "ls [--prefix P] [--sort hits|size|age] [--limit N]",
+         "Lists cached "
          "keys with tier, variants, size, age, TTL left and hits (default: key order, 100 "
-         "rows). With --db: the disk tier's keys.", true},
-        {"top", cmd_top, "top [--interval S] [--count N] [--rows N]", "A live view of the "
+         "rows). With --db: the disk tier's keys.",
+         true},
+        {"top", cmd_top, "top [--interval S] [--count N] [--rows N]",
+         "A live view of the "
          "hottest objects and the hit ratio, refreshed every S seconds (2); on a terminal "
-         "until Ctrl-C, otherwise N rounds (1).", false},
-        {"backends", cmd_backends, "backends", "Origin groups and backends: weight, health, "
-         "requests, errors, in flight, pool figures and latency.", false},
+         "until Ctrl-C, otherwise N rounds (1).",
+         false},
+        {"backends", cmd_backends, "backends",
+         "Origin groups and backends: weight, health, "
+         "requests, errors, in flight, pool figures and latency.",
+         false},
         {NULL, NULL, NULL, NULL, false},
 };
 
@@ -1288,7 +1316,9 @@ int main(int argc, char **argv)
 				usage(stderr);
 				return EXIT_USAGE;
 			}
-			const char **dst = a[2] == 'a' ? &G.admin : a[2] == 't' ? &G.token_file : &G.db;
+			const char **dst = a[2] == 'a'   ? &G.admin
+			                   : a[2] == 't' ? &G.token_file
+			                                 : &G.db;
 			*dst = argv[++i];
 		} else {
 			fprintf(stderr, "cachectl: unknown option '%s'\n", a);
@@ -1321,7 +1351,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (G.db != NULL && !c->offline) {
-		fprintf(stderr, "cachectl: --db works with ls, inspect and stats, not %s\n", c->name);
+		fprintf(stderr, "cachectl: --db works with ls, inspect and stats, not %s\n",
+		        c->name);
 		return EXIT_USAGE;
 	}
 	if (G.db == NULL && read_token() != 0)
