@@ -85,3 +85,38 @@ def test_unix_socket_admin(start_edgecache, tmp_path):
     assert p.returncode == 1 and "401" in p.stderr
     ec.stop()
     assert not sock.exists(), "the socket is removed at exit"
+
+
+def raw(admin, data):
+    import socket
+    host, port = admin[len("http://"):].rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=5)
+    s.sendall(data)
+    out = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        out += chunk
+    s.close()
+    return out
+
+
+def test_bad_requests_get_4xx_and_the_api_keeps_serving(start_edgecache, tmp_path):
+    ec, admin, tok = start_admin(start_edgecache, tmp_path)
+    auth = ("Authorization: Bearer %s\r\n" % TOKEN).encode()
+    assert raw(admin, b"GET /stats HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n").startswith(
+        b"HTTP/1.1 400 ")
+    assert raw(admin, b"GET /stats HTTP/1.1\nHost: a\n\n").startswith(b"HTTP/1.1 400 ")
+    assert raw(admin, b"POST /ban HTTP/1.1\r\nHost: a\r\n" + auth +
+               b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n").startswith(
+        b"HTTP/1.1 411 ")
+    assert raw(admin, b"POST /ban HTTP/1.1\r\nHost: a\r\n" + auth +
+               b"Content-Length: 9999999\r\n\r\n").startswith(b"HTTP/1.1 413 ")
+    r = raw(admin, b"POST /ban HTTP/1.1\r\nHost: a\r\n" + auth +
+            b"Content-Length: 27\r\n\r\n{\"expr\": \"req.url ~ ^/zz\"}\n")
+    assert r.startswith(b"HTTP/1.1 200 ") and b'"purged": 0' in r, r
+    r = raw(admin, b"POST /ban HTTP/1.1\r\nHost: a\r\n" + auth + b"Content-Length: 2\r\n\r\n{}")
+    assert r.startswith(b"HTTP/1.1 400 "), r
+    assert "admin: bad request from 127.0.0.1" in ec.stderr_text()
+    assert admin_get(admin, "/health")[0] == 200
