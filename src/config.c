@@ -111,6 +111,8 @@ static const struct key keys[] = {
          .doc = "admin API: ADDR:PORT, off, or /unix/socket/path"},
         {"admin_token_file", KT_STR, FLD(admin_token_file), .deflt = "",
          .flag = "--admin-token-file", .doc = "admin bearer token file (or EDGECACHE_ADMIN_TOKEN)"},
+        {"purge_allow", KT_STR, FLD(purge_allow), .deflt = "",
+         .doc = "address ranges allowed to send PURGE; \"\" = none"},
         {"workers", KT_UINT, FLD(workers), .min = 0, .max = 256, .deflt = "0", .flag = "-w",
          .doc = "worker threads; 0 = online CPUs (at most 256)"},
         {"access_log", KT_STR, FLD(access_log), .deflt = "", .flag = "--access-log",

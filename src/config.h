@@ -156,6 +156,7 @@ struct ec_config {
 	/* admin */
 	char admin[128]; /* "127.0.0.1:9090" default, "off", or a unix socket path */
 	char admin_token_file[512];
+	char purge_allow[512]; /* CIDR list allowed to send PURGE (src/acl.h); "" = none */
 
 	/* process */
 	unsigned workers; /* -w; 0 = number of online CPUs, resolved at load */

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "ec_util.h"
+#include "acl.h"
 #include "config.h"
 #include "ec_http.h"
 
@@ -494,6 +495,10 @@ int ec_config_finish(struct ec_config *c, char *err, size_t errlen)
 	if (c->admin_token_file[0] != '\0' &&
 	    check_readable(c, err, errlen, "admin_token_file", c->admin_token_file) != 0)
 		return -1;
+
+	char aclerr[160];
+	if (!ec_acl_valid(c->purge_allow, aclerr, sizeof(aclerr)))
+		return kfail(c, err, errlen, "purge_allow", "%s", aclerr);
 
 	if (strcmp(c->admin, "off") != 0 && c->admin[0] != '/') {
 		struct ec_conf_listen l;

@@ -25,7 +25,10 @@
 
 #include <event2/event.h>
 
+#include "admin.h"
+#include "ban.h"
 #include "config.h"
+#include "origin.h"
 #include "log.h"
 #include "health_check.h"
 #include "origin_dns.h"
@@ -54,6 +57,7 @@ static struct {
 	struct ec_learn *learn;
 	unsigned nworkers;
 	struct ec_worker **workers;
+	struct ec_admin *admin;
 	struct event_base *base;
 	struct event *ev_drain_check;
 	double drain_deadline;
@@ -208,6 +212,7 @@ static void site_install(struct ec_site *s)
 	M.hc = ec_hc_start(s);
 	for (unsigned i = 0; i < M.nworkers; i++)
 		ec_worker_post(M.workers[i], EC_WCMD_RELOAD, s);
+	ec_admin_set_site(M.admin, s);
 	ec_site_unref(&M.site);
 	M.site = s;
 }
@@ -264,6 +269,9 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	    old->disk_low_watermark != nc->disk_low_watermark ||
 	    old->disk_batch_delay != nc->disk_batch_delay)
 		ec_log_warn("reload: the disk tier's settings apply at the next restart");
+	if (strcmp(old->admin, nc->admin) != 0 ||
+	    strcmp(old->admin_token_file, nc->admin_token_file) != 0)
+		ec_log_warn("reload: admin and admin_token_file apply at the next restart");
 	if (strcmp(old->access_log, nc->access_log) != 0 || strcmp(old->error_log, nc->error_log) != 0)
 		ec_log_warn("reload: log paths apply at the next restart (SIGUSR1 reopens them)");
 	site_install(s);
@@ -413,6 +421,17 @@ int main(int argc, char **argv)
 		}
 	}
 	free(fds);
+	struct ec_admin_env aenv = {M.workers, M.nworkers, M.store, M.disk};
+	M.admin = ec_admin_new(&aenv, M.site, err, sizeof(err));
+	if (M.admin == NULL && err[0] != '\0') {
+		fprintf(stderr, "edgecache: %s\n", err);
+		return 1;
+	}
+	if (M.admin != NULL && ec_admin_start(M.admin) != 0) {
+		fprintf(stderr, "edgecache: cannot start the admin thread\n");
+		return 1;
+	}
+	fflush(stderr);
 	ec_log_info("edgecache %s started: %u workers, %u origins", PACKAGE_VERSION, M.nworkers,
 		    M.site->nbackends);
 	M.dnsw = ec_dns_watch_start(M.base, M.dns, M.site->conf->dns_resolv_conf,
@@ -431,6 +450,7 @@ int main(int argc, char **argv)
 		}
 	event_base_dispatch(M.base);
 
+	ec_admin_free(&M.admin); /* it reads the workers' counters: before they go */
 	for (unsigned i = 0; i < M.nworkers; i++)
 		ec_worker_join_free(&M.workers[i]);
 	ec_hc_stop(&M.hc);
@@ -449,6 +469,7 @@ int main(int argc, char **argv)
 	ec_predict_free(&M.predict);
 	ec_learn_free(&M.learn);
 	ec_fill_fini();
+	ec_ban_fini();
 	ec_site_unref(&M.site);
 	ec_log_info("stopped");
 	return 0;

@@ -24,6 +24,7 @@
 #include "lb.h"
 #include "pipeline.h"
 #include "route.h"
+#include "purge.h"
 #include "site.h"
 #include "worker.h"
 
@@ -132,6 +133,10 @@ void ec_pipeline_start(struct ec_req *req)
 		/* A reverse proxy tunnels nothing. */
 		req->reason = "method-not-supported";
 		ec_pipeline_respond_error(req, 501, "CONNECT is not supported", true);
+		return;
+	}
+	if (req->meth == EC_M_PURGE) {
+		ec_purge_http(req); /* never forwarded */
 		return;
 	}
 	if (ec_cache_lookup(req))
@@ -303,6 +308,7 @@ void ec_pipeline_finish(struct ec_req *req)
 	else if (st >= 100)
 		EC_STAT_INC(&w->stats, resp_1xx);
 	EC_STAT_ADD(&w->stats, resp_bytes, req->bytes_out);
+	ec_stats_count_request(&w->stats, req->cache_log, req->bytes_out);
 	if (ec_alog_enabled()) {
 		double now = ec_time_now();
 		struct ec_alog_rec rec = {

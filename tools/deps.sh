@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential autoconf automake pkg-config
       libevent-dev libnghttp2-dev libssl-dev liblmdb-dev libzstd-dev
-      libxxhash-dev libyaml-dev libpcre2-dev check
+      libxxhash-dev libyaml-dev libpcre2-dev libjansson-dev check
       python3 python3-pytest curl nghttp2-client nghttp2-server openssl procps"
 missing=""
 for p in $PKGS; do

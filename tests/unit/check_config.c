@@ -237,7 +237,8 @@ static const char *all_keys_yaml = "listen: ['127.0.0.1:81', '[::1]:82']\n"     
                                    "origin.tls_key: /k.pem\n"                    /* 81 */
                                    "origin.dns_interval: 5s\n"                   /* 82 */
                                    "origin.dns_resolv_conf: /r.conf\n"           /* 83 */
-                                   "origin.protocol: h2c\n";                     /* 84 */
+                                   "origin.protocol: h2c\n"                      /* 84 */
+                                   "purge_allow: '127.0.0.1/32, ::1'\n";          /* 85 */
 
 START_TEST(test_yaml_every_key)
 {
@@ -281,6 +282,7 @@ START_TEST(test_yaml_every_key)
 	ck_assert_double_eq(c->disk_batch_delay, 0.01);
 	ck_assert_str_eq(c->admin, "off");
 	ck_assert_str_eq(c->admin_token_file, "/etc/tok");
+	ck_assert_str_eq(c->purge_allow, "127.0.0.1/32, ::1");
 	ck_assert_uint_eq(c->workers, 3);
 	ck_assert_str_eq(c->access_log, "-");
 	ck_assert_str_eq(c->error_log, "/var/log/e.log");
