@@ -18,10 +18,12 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/err.h>
 
 #include "health_check.h"
 #include "log.h"
 #include "origin_stats.h"
+#include "origin_tls.h"
 #include "site.h"
 #include "worker.h"
 
@@ -42,6 +44,9 @@ struct probe {
 	char resp[256];
 	size_t resp_len;
 	bool connected;
+	SSL_CTX *tls_ctx; /* http checks of https backends: the group's context */
+	SSL *ssl;
+	bool handshaking;
 };
 
 struct ec_hc {
@@ -58,6 +63,11 @@ static void probe_start(evutil_socket_t fd, short what, void *arg);
 
 static void probe_end(struct probe *p, bool ok, const char *why)
 {
+	if (p->ssl != NULL) {
+		SSL_free(p->ssl);
+		p->ssl = NULL;
+	}
+	p->handshaking = false;
 	if (p->fd >= 0) {
 		event_del(p->ev_io);
 		event_free(p->ev_io);
@@ -99,6 +109,69 @@ static void check_status(struct probe *p)
 	probe_end(p, true, why);
 }
 
+static void on_io(evutil_socket_t fd, short what, void *arg);
+
+/* Waits for the socket to become readable or writable. */
+static void io_wait(struct probe *p, short what)
+{
+	event_del(p->ev_io);
+	event_assign(p->ev_io, p->hc->base, p->fd, what | EV_PERSIST, on_io, p);
+	event_add(p->ev_io, NULL);
+}
+
+/* TLS: the handshake's next step; true when it is done. */
+static bool tls_step(struct probe *p)
+{
+	char why[300], msg[320];
+	bool want_write = false;
+	int rc = ec_otls_handshake(p->ssl, &want_write, why, sizeof(why));
+	if (rc == 0) {
+		io_wait(p, want_write ? EV_WRITE : EV_READ);
+		return false;
+	}
+	if (rc < 0) {
+		snprintf(msg, sizeof(msg), "TLS: %s", why);
+		probe_end(p, false, msg);
+		return false;
+	}
+	p->handshaking = false;
+	io_wait(p, EV_WRITE);
+	return true;
+}
+
+/* send(2) or SSL_write: bytes, or -1 with errno EAGAIN (wait for `*wait`) or another. */
+static ssize_t p_send(struct probe *p, const char *buf, size_t n, short *wait)
+{
+	*wait = EV_WRITE;
+	if (p->ssl == NULL)
+		return send(p->fd, buf, n, MSG_NOSIGNAL);
+	int r = SSL_write(p->ssl, buf, (int)n);
+	if (r > 0)
+		return r;
+	int e = SSL_get_error(p->ssl, r);
+	ERR_clear_error();
+	errno = e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ ? EAGAIN : EPIPE;
+	if (e == SSL_ERROR_WANT_READ)
+		*wait = EV_READ;
+	return -1;
+}
+
+/* recv(2) or SSL_read: bytes, 0 closed, -1 with errno. */
+static ssize_t p_recv(struct probe *p, char *buf, size_t n)
+{
+	if (p->ssl == NULL)
+		return recv(p->fd, buf, n, 0);
+	int r = SSL_read(p->ssl, buf, (int)n);
+	if (r > 0)
+		return r;
+	int e = SSL_get_error(p->ssl, r);
+	ERR_clear_error();
+	if (e == SSL_ERROR_ZERO_RETURN)
+		return 0;
+	errno = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? EAGAIN : ECONNRESET;
+	return -1;
+}
+
 static void on_io(evutil_socket_t fd, short what, void *arg)
 {
 	struct probe *p = arg;
@@ -119,24 +192,36 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
 			probe_end(p, true, "connected");
 			return;
 		}
+		if (p->tls_ctx != NULL) {
+			p->ssl = ec_otls_new(p->tls_ctx, fd, p->b->tls_name);
+			if (p->ssl == NULL) {
+				probe_end(p, false, "out of memory");
+				return;
+			}
+			p->handshaking = true;
+		}
 	}
+	if (p->handshaking && !tls_step(p))
+		return;
 	if (p->req_off < p->req_len) {
-		ssize_t n = send(fd, p->req + p->req_off, p->req_len - p->req_off, MSG_NOSIGNAL);
-		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		short wait;
+		ssize_t n = p_send(p, p->req + p->req_off, p->req_len - p->req_off, &wait);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			io_wait(p, wait);
+			return;
+		}
+		if (n < 0) {
 			snprintf(why, sizeof(why), "send: %s", strerror(errno));
 			probe_end(p, false, why);
 			return;
 		}
 		if (n > 0)
 			p->req_off += (size_t)n;
-		if (p->req_off == p->req_len) {
-			event_del(p->ev_io);
-			event_assign(p->ev_io, p->hc->base, fd, EV_READ | EV_PERSIST, on_io, p);
-			event_add(p->ev_io, NULL);
-		}
+		if (p->req_off == p->req_len)
+			io_wait(p, EV_READ);
 		return;
 	}
-	ssize_t n = recv(fd, p->resp + p->resp_len, sizeof(p->resp) - 1 - p->resp_len, 0);
+	ssize_t n = p_recv(p, p->resp + p->resp_len, sizeof(p->resp) - 1 - p->resp_len);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
@@ -209,6 +294,8 @@ static void hc_free(struct ec_hc *hc)
 {
 	for (unsigned i = 0; i < hc->nprobes; i++) {
 		struct probe *p = &hc->probes[i];
+		if (p->ssl != NULL)
+			SSL_free(p->ssl);
 		if (p->fd >= 0)
 			close(p->fd);
 		if (p->ev_io)
@@ -256,6 +343,7 @@ struct ec_hc *ec_hc_start(struct ec_site *s)
 			p->c = gr->lbc;
 			p->fd = -1;
 			p->http = strcmp(gr->lbc->health_check, "http") == 0;
+			p->tls_ctx = p->http && p->b->tls ? gr->tls : NULL;
 			const char *host = p->b->send_host[0] ? p->b->send_host : p->b->host_field;
 			int len = snprintf(
 			        p->req, sizeof(p->req),

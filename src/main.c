@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -393,6 +394,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* Signals stay pending until their handlers are in place (below): a
+	 * SIGTERM right after "listening on" must not kill the process with the
+	 * default action. Threads started meanwhile inherit the mask, so only
+	 * the main thread ever takes them. */
+	sigset_t sigs_blocked;
+	sigemptyset(&sigs_blocked);
+	sigaddset(&sigs_blocked, SIGHUP);
+	sigaddset(&sigs_blocked, SIGTERM);
+	sigaddset(&sigs_blocked, SIGINT);
+	sigaddset(&sigs_blocked, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &sigs_blocked, NULL);
+
 	M.nworkers = c->workers;
 	int *fds = bind_all(c, M.nworkers, err, sizeof(err));
 	if (fds == NULL) {
@@ -448,6 +461,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "edgecache: cannot install signal handlers\n");
 			return 1;
 		}
+	pthread_sigmask(SIG_UNBLOCK, &sigs_blocked, NULL);
 	event_base_dispatch(M.base);
 
 	ec_admin_free(&M.admin); /* it reads the workers' counters: before they go */

@@ -72,6 +72,8 @@ struct round {
 	struct lookup lk[EC_DNS_MAX_NAMES];
 	unsigned pending;
 	bool issuing;
+	bool want_ttl; /* also ask for A records, for their TTL */
+	int min_ttl;   /* the shortest TTL seen; -1 none */
 	void (*done)(struct round *r, void *arg);
 	void *arg;
 };
@@ -121,6 +123,17 @@ static void on_addrinfo(int result, struct evutil_addrinfo *res, void *arg)
 		r->done(r, r->arg);
 }
 
+static void on_ttl(int result, char type, int count, int ttl, void *addresses, void *arg)
+{
+	struct lookup *lk = arg;
+	struct round *r = lk->r;
+	if (result == DNS_ERR_NONE && count > 0 && ttl >= 0 && (r->min_ttl < 0 || ttl < r->min_ttl))
+		r->min_ttl = ttl;
+	EC_ASSERT(r->pending > 0);
+	if (--r->pending == 0 && !r->issuing)
+		r->done(r, r->arg);
+}
+
 /* Starts lookups of every name of r->t; r->done runs when all are back. */
 static void round_start(struct round *r, struct evdns_base *dns)
 {
@@ -129,12 +142,18 @@ static void round_start(struct round *r, struct evdns_base *dns)
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = EVUTIL_AI_ADDRCONFIG;
-	r->pending = r->t.n;
+	r->pending = r->t.n * (r->want_ttl ? 2 : 1);
+	r->min_ttl = -1;
 	r->issuing = true;
 	for (unsigned i = 0; i < r->t.n; i++) {
 		r->lk[i].r = r;
 		r->lk[i].i = i;
 		evdns_getaddrinfo(dns, r->t.e[i].host, NULL, &hints, on_addrinfo, &r->lk[i]);
+		/* getaddrinfo does not tell the TTL: an A query does (names from
+		 * the hosts file have none; the interval applies to them) */
+		if (r->want_ttl && evdns_base_resolve_ipv4(dns, r->t.e[i].host, DNS_QUERY_NO_SEARCH,
+		                                           on_ttl, &r->lk[i]) == NULL)
+			r->pending--;
 	}
 	r->issuing = false;
 	if (r->pending == 0)
@@ -208,7 +227,8 @@ struct ec_dns_watch {
 	struct event_base *base;
 	struct evdns_base *dns;
 	struct event *timer;
-	struct timeval tv;
+	struct timeval tv; /* the next round's delay */
+	double interval;
 	struct ec_dns_table cur;
 	struct round *r; /* the round running, or NULL */
 	bool stopping;
@@ -250,6 +270,12 @@ static void watch_done(struct round *r, void *arg)
 		}
 	}
 	w->r = NULL;
+	/* the records' TTL (at least 1 s), at most the interval */
+	double next = w->interval;
+	if (r->min_ttl >= 0 && r->min_ttl < next)
+		next = r->min_ttl < 1 ? 1 : r->min_ttl;
+	w->tv.tv_sec = (time_t)next;
+	w->tv.tv_usec = (suseconds_t)((next - (double)w->tv.tv_sec) * 1e6);
 	if (changed) {
 		w->cur = r->t;
 		w->cb(w->arg, &w->cur);
@@ -269,6 +295,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	r->t = w->cur;
+	r->want_ttl = true;
 	r->done = watch_done;
 	r->arg = w;
 	w->r = r;
@@ -288,8 +315,11 @@ struct ec_dns_watch *ec_dns_watch_start(struct event_base *base, const struct ec
 	w->cur = *current;
 	w->cb = cb;
 	w->arg = arg;
-	w->tv.tv_sec = (time_t)interval;
-	w->tv.tv_usec = (suseconds_t)((interval - (double)w->tv.tv_sec) * 1e6);
+	w->interval = interval;
+	/* the first round soon: it learns the records' TTLs */
+	double first = interval < 1 ? interval : 1;
+	w->tv.tv_sec = (time_t)first;
+	w->tv.tv_usec = (suseconds_t)((first - (double)w->tv.tv_sec) * 1e6);
 	w->dns = dns_new(base, resolv_conf);
 	w->timer = evtimer_new(base, on_timer, w);
 	if (w->dns == NULL || w->timer == NULL) {

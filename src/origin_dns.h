@@ -6,7 +6,9 @@
  * At load (and reload) the main thread resolves every name synchronously on
  * a private event_base, bounded by a timeout; a name that does not resolve
  * is a load error. Afterwards a watcher on the main thread's event_base
- * re-resolves all names each interval, asynchronously; when the set of
+ * re-resolves all names asynchronously, as often as the shortest TTL of
+ * their A records says (at least 1 s apart) and at most origin.dns_interval
+ * apart (names from the hosts file: the interval); when the set of
  * addresses of a name changed it hands the new table to a callback, which
  * builds a new site (the backends' health carries over by address). A failed
  * re-resolution keeps the name's last good addresses (logged).

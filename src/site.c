@@ -140,12 +140,6 @@ static int group_tls(struct ec_site *s, const struct ec_config *conf, struct ec_
 		snprintf(err, errlen, "%s: h2c is HTTP/2 without TLS; use h2 for https backends", at);
 		return -1;
 	}
-	if (strcmp(g->lbc->health_check, "http") == 0) {
-		where(conf, g->cg, gi, "health_check", at, sizeof(at));
-		snprintf(err, errlen, "%s: http checks of https backends are not supported; use tcp",
-			 at);
-		return -1;
-	}
 	g->tls = ec_otls_ctx_new(g->lbc, why, sizeof(why));
 	if (g->tls == NULL) {
 		where(conf, g->cg, gi, g->lbc->tls_cert[0] && strstr(why, "client") ? "tls_cert"

@@ -11,6 +11,7 @@ import json
 import ssl
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -161,3 +162,44 @@ def test_bad_ca_file_is_a_config_error(tmp_path):
                        timeout=20)
     assert p.returncode != 0
     assert "bad.yaml:4: groups[0].tls_ca: cannot load the CA file %s" % (tmp_path / "missing.pem") in p.stderr, p.stderr
+
+
+def test_active_http_check_over_tls(tls_origin, start_edgecache, pki):
+    good, bad = tls_origin(), tls_origin()
+    ca = pki / "ca.pem"
+    cfg = (
+        "groups:\n"
+        "  - name: good\n"
+        "    hosts: [good.example]\n"
+        "    backends: [%s]\n"
+        "    tls_ca: %s\n"
+        "    health_check: http\n"
+        "    health_path: /hc\n"
+        "    health_interval: 100ms\n"
+        "    health_fall: 1\n"
+        "  - name: failing\n"
+        "    hosts: [failing.example]\n"
+        "    backends: [%s]\n"
+        "    tls_ca: %s\n"
+        "    health_check: http\n"
+        '    health_path: "/hc?status=503"\n'
+        "    health_interval: 100ms\n"
+        "    health_fall: 1\n"
+        "  - name: unverified\n"
+        "    hosts: [unverified.example]\n"
+        "    backends: [%s]\n"
+        "    health_check: http\n"
+        "    health_interval: 100ms\n"
+        "    health_fall: 1\n" % (good.tls_url(), ca, bad.tls_url(), ca, bad.tls_url("127.0.0.1"))
+    )
+    ec = start_edgecache(config_text=cfg, origin_url=False)
+    wait_for(lambda: "marked down (health check failed: status 503, expected 200)" in ec.stderr_text(), 10,
+             "the 503 check over TLS")
+    wait_for(lambda: "marked down (health check failed: TLS: certificate verify failed" in ec.stderr_text(), 10,
+             "the unverified check")
+    time.sleep(0.5)
+    assert "origin 127.0.0.1:%d: marked down" % good.port not in ec.stderr_text()
+    checks = [e for e in good.log() if e["target"] == "/hc"]
+    assert len(checks) >= 3
+    r = ec.get("/x?cc=no-store", headers={"Host": "good.example"})
+    assert r.status == 200 and r.header("x-origin-sni") == "localhost"

@@ -9,6 +9,7 @@
 import socket
 import struct
 import threading
+import time
 
 import pytest
 
@@ -144,3 +145,21 @@ def test_unresolvable_name_is_a_load_error(dns, tmp_path):
                        capture_output=True, text=True, timeout=30)
     assert p.returncode != 0
     assert "origin nowhere.test: cannot resolve" in p.stderr, p.stderr
+
+
+def test_ttl_drives_re_resolution(dns, origins, start_edgecache):
+    # the records carry a TTL of 1 s: a change shows within seconds although
+    # the interval is a minute
+    port = free_port_on("127.0.0.2", "127.0.0.3")
+    (o2,) = origins(1, host="127.0.0.2", port=port)
+    (o3,) = origins(1, host="127.0.0.3", port=port)
+    dns.table["ttl.test"] = ["127.0.0.2"]
+    ec = start_edgecache("-p", "origin.dns_interval=60s", "-p", "origin.dns_resolv_conf=%s" % dns.resolv_conf,
+                         origin_url="http://ttl.test:%d" % port)
+    time.sleep(1.5)  # the first round learns the TTL
+    dns.table["ttl.test"] = ["127.0.0.3"]
+    t0 = time.monotonic()
+    wait_for(lambda: "dns: backends rebuilt (1)" in ec.stderr_text(), 10, "the change within the TTL")
+    assert time.monotonic() - t0 < 5
+    assert get_many(ec, "/ttl?cc=no-store", 4) == [200] * 4
+    assert count_by_origin([o2, o3], "/ttl") == [0, 4]
