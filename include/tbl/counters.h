@@ -34,4 +34,9 @@ X(cache_coalesced,         counter, "requests that waited on another request's f
 X(cache_swr_served,        counter, "stale responses served while a background refresh ran")
 X(stale_error_served,      counter, "origin failures answered with a stale response")
 X(cache_refresh_ahead,     counter, "background refreshes of hot objects about to expire")
+X(tls_handshakes,          counter, "TLS handshakes completed")
+X(tls_handshake_errors,    counter, "TLS handshakes that failed or timed out")
+X(h2_conns,                counter, "client connections that speak HTTP/2 (ALPN h2 or h2c)")
+X(h2_streams,              counter, "HTTP/2 request streams received")
+X(h2_abuse_closed,         counter, "HTTP/2 connections closed with GOAWAY for abuse (floods, resets)")
 /* clang-format on */

@@ -1,0 +1,128 @@
+# test_tls_0002_h2 — HTTP/2 to clients, over TLS (ALPN h2) and in clear with prior
+# knowledge (h2c): each stream runs the HTTP/1.1 pipeline (hits, misses, coalescing,
+# ranges, HEAD, request bodies), large bodies stream byte-exact within the client's
+# flow-control windows, the announced limits are the documented ones, and h2load
+# sees every request succeed.
+
+import hashlib
+import json
+import re
+import subprocess
+
+from e2elib import access_lines, curl, parse_access_line, pattern_bytes, pattern_sha256
+from test_cache_0000_support import origin_count
+from test_tls_0000_support import curl_tls, pki, start_tls  # noqa: F401
+
+
+def run(cmd, timeout=120):
+    p = subprocess.run([str(c) for c in cmd], capture_output=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+
+
+def test_h2c_prior_knowledge(start_edgecache, origin, tmp_path):
+    log = tmp_path / "access.log"
+    ec = start_edgecache(access_log=log)
+    path = "/h2c?size=2000&cc=max-age%3D60"
+    for i in range(2):
+        out = tmp_path / ("b%d" % i)
+        r = curl(ec.url(path), "-D", tmp_path / ("h%d" % i), output=out,
+                 write_out="%{http_code} %{http_version}", http="--http2-prior-knowledge")
+        assert r.rc == 0 and r.out == "200 2", r
+        assert out.read_bytes() == pattern_bytes(2000)
+    assert "cache-status: edgecache; hit" in (tmp_path / "h1").read_text().lower()
+    assert origin_count(origin, "/h2c") == 1
+    # HTTP/1.1 still works on the same listener
+    r = curl(ec.url(path), write_out="%{http_code} %{http_version}")
+    assert r.out == "200 1.1", r
+    lines = [parse_access_line(l) for l in access_lines(log, 3, timeout=5)]
+    assert [l["proto"] for l in lines] == ["HTTP/2", "HTTP/2", "HTTP/1.1"], lines
+    assert [l["cache"] for l in lines][:2] == ["miss-stored", "hit"], lines
+
+
+def test_many_concurrent_streams_coalesce(start_tls, origin):
+    ec = start_tls()
+    url = "https://127.0.0.1:%d/many?size=1000&cc=max-age%%3D60&delay=0.3" % ec.tls_port
+    rc, out, err = run(["nghttp", "-n", "-s", "-m", "100", url])
+    assert rc == 0, err
+    stats = [l for l in out.decode().splitlines() if re.match(r"^\s*\d+\s+\+", l)]
+    assert len(stats) == 100, out.decode()
+    assert all(" 200 1000 " in l for l in stats), out.decode()
+    assert origin_count(origin, "/many") == 1  # one fill, 99 streams waited on it
+    # and h2c the same way, on the plain listener: all hits now? a new key, coalesced
+    rc, out, err = run(["nghttp", "-n", "-s", "-m", "100",
+                        ec.url("/many2?size=1000&cc=max-age%3D60&delay=0.3")])
+    stats = [l for l in out.decode().splitlines() if re.match(r"^\s*\d+\s+\+", l)]
+    assert rc == 0 and len(stats) == 100 and all(" 200 1000 " in l for l in stats), out.decode()
+    assert origin_count(origin, "/many2") == 1
+
+
+def test_announced_settings(start_tls):
+    ec = start_tls()
+    rc, out, err = run(["nghttp", "-nv", ec.url("/settings?size=10")])
+    assert rc == 0, err
+    text = out.decode()
+    assert "SETTINGS_MAX_CONCURRENT_STREAMS(0x03):128" in text, text
+    assert "SETTINGS_MAX_HEADER_LIST_SIZE(0x06):32768" in text, text
+
+
+def test_large_body_and_ranges_over_h2(start_tls, origin, tmp_path):
+    ec = start_tls()
+    n = 8 * 1024 * 1024
+    path = "/large?size=%d&cc=max-age%%3D60" % n
+    want = pattern_sha256(n)
+    for i in range(2):  # a miss streamed from the origin, then a hit from the cache
+        out = tmp_path / ("large%d" % i)
+        r = curl_tls(ec, "a.test", path, output=out)
+        assert r.rc == 0 and r.out == "200 2", r
+        assert hashlib.sha256(out.read_bytes()).hexdigest() == want
+        out = tmp_path / ("large-h2c%d" % i)
+        r = curl(ec.url(path), output=out, http="--http2-prior-knowledge")
+        assert r.rc == 0 and r.code == 200, r
+        assert hashlib.sha256(out.read_bytes()).hexdigest() == want
+    # one fill per scheme: https:// and http:// are two keys (cache.key_scheme)
+    assert origin_count(origin, "/large") == 2
+    # small flow-control windows (16 KiB stream, 32 KiB connection): the data
+    # provider defers and resumes many times, the bytes still arrive exact
+    rc, body, err = run(["nghttp", "-w", "14", "-W", "15", tls := "https://127.0.0.1:%d%s" % (ec.tls_port, path)])
+    assert rc == 0, err
+    assert hashlib.sha256(body).hexdigest() == want
+    # ranges: from the cache, and on a miss
+    out = tmp_path / "r1"
+    r = curl_tls(ec, "a.test", path, "-r", "1000000-1000099", output=out)
+    assert r.out == "206 2", r
+    assert out.read_bytes() == pattern_bytes(n)[1000000:1000100]
+    out = tmp_path / "r2"
+    r = curl_tls(ec, "a.test", "/rmiss?size=5000&cc=max-age%3D60", "-r", "10-19", output=out)
+    assert r.code in (200, 206), r
+    body = out.read_bytes()
+    assert body == (pattern_bytes(5000)[10:20] if r.code == 206 else pattern_bytes(5000))
+
+
+def test_head_and_request_body_over_h2(start_tls, origin, tmp_path):
+    ec = start_tls()
+    hd = tmp_path / "head"
+    r = curl_tls(ec, "a.test", "/head?size=777&cc=max-age%3D60", "-I", "-D", hd)
+    assert r.code == 200, r
+    text = hd.read_text().lower()
+    assert "content-length: 777" in text, text
+    body = bytes(range(256)) * 1000
+    src = tmp_path / "upload"
+    src.write_bytes(body)
+    out = tmp_path / "echo"
+    r = curl_tls(ec, "a.test", "/post?echo=1", "--data-binary", "@%s" % src, output=out)
+    assert r.code == 200, r
+    echo = json.loads(out.read_bytes())
+    assert echo["body_len"] == len(body), echo
+    assert echo["body_sha256"] == hashlib.sha256(body).hexdigest()
+    assert echo["method"] == "POST"
+
+
+def test_h2load_over_tls_all_succeed(start_tls):
+    ec = start_tls()
+    url = "https://127.0.0.1:%d/load?size=1024&cc=max-age%%3D60" % ec.tls_port
+    rc, out, err = run(["h2load", "-n", "2000", "-c", "10", "-m", "10", url])
+    text = out.decode()
+    assert rc == 0, err
+    assert "2000 succeeded, 0 failed, 0 errored, 0 timeout" in text, text
+    assert "status codes: 2000 2xx" in text, text
+    assert "Application protocol: h2" in text, text
