@@ -90,6 +90,15 @@ void ec_cache_cctx(struct ec_req *req, struct ec_cctx *cx)
 
 /* --- lookup ---------------------------------------------------------------- */
 
+bool ec_cache_variant_matches(const struct ec_obj *obj, const struct ec_req *req)
+{
+	const struct ec_cmeta *m = ec_obj_meta(obj);
+	if (m->vary_len == 0)
+		return true;
+	struct ec_hdr vary = {EC_STR("Vary"), ec_str_make(m->vary, m->vary_len)};
+	return ec_vary_match(&vary, 1, ec_obj_vkey(obj), req->hdrs, req->nhdrs);
+}
+
 static bool match_variant(const struct ec_obj *obj, void *arg)
 {
 	const struct ec_req *req = arg;
@@ -304,7 +313,7 @@ static bool coalesce(struct ec_req *req, int64_t now)
 {
 	struct ec_req_cache *c = &req->cache;
 	struct ec_predict *pr = req->wrk->predict;
-	if (!c->candidate)
+	if (!c->coalesce)
 		return false;
 	if (pr != NULL && ec_predict_uncacheable(pr, c->skey.hash.lo, now)) {
 		c->predicted = true;
@@ -356,8 +365,10 @@ bool ec_cache_lookup(struct ec_req *req)
 	if (obj != NULL && (ec_obj_flags(obj) & EC_OBJF_STALE) &&
 	    (d.use == EC_USE_FRESH || d.use == EC_USE_STALE))
 		d.use = EC_USE_REVALIDATE;
-	/* A GET with a body is unusual enough not to be worth caching. */
+	/* A GET with a body is unusual enough not to be worth caching. A HEAD
+	 * miss is fetched as a GET by a fill (and stored), or passed as a HEAD. */
 	c->candidate = req->meth == EC_M_GET && !req->has_body;
+	c->coalesce = (c->candidate || req->meth == EC_M_HEAD) && !req->has_body;
 	c->strip_cond = c->candidate;
 	c->strip_range = c->candidate && ec_hdr_find(req->hdrs, req->nhdrs, "range") != NULL;
 	c->serve_on_error = d.serve_on_error;

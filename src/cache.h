@@ -44,6 +44,7 @@ struct ec_cmeta {
 /* Per-request cache state (embedded in struct ec_req, zeroed per request). */
 struct ec_req_cache {
 	bool candidate;   /* the response may be stored (a GET the cache handles) */
+	bool coalesce;    /* may wait on a fill (GET, or HEAD served from the GET) */
 	bool strip_cond;  /* the client's preconditions were not forwarded */
 	bool strip_range; /* the client's Range was not forwarded */
 	bool swallow;     /* the client gets no (more) body bytes */
@@ -129,6 +130,9 @@ const char *ec_cache_log_token(const struct ec_req *req);
 
 struct ec_cctx;
 struct ec_cache_status;
+/* Whether the request selects this stored variant (RFC 9111 §4.1). */
+bool ec_cache_variant_matches(const struct ec_obj *obj, const struct ec_req *req);
+
 /* The object-building context of a request (cache_obj.h). */
 void ec_cache_cctx(struct ec_req *req, struct ec_cctx *cx);
 

@@ -37,6 +37,7 @@
 #include "pipeline.h"
 #include "policy/cond.h"
 #include "policy/predict.h"
+#include "policy/vary.h"
 #include "site.h"
 #include "storage/ec_store.h"
 #include "tiers.h"
@@ -62,11 +63,13 @@ struct ec_fill {
 	_Atomic unsigned refs;
 	pthread_mutex_t lock;
 
-	/* identity in the table (table shard lock) */
+	/* identity in the table (table shard lock): the primary key, or the
+	 * primary key and a variant for requests a Vary response sent apart */
 	struct ec_fill *tnext;
 	struct ec_hash128 hash;
 	char *key;
 	size_t key_len;
+	char *skey_buf; /* the primary key (skey's memory) */
 	bool in_table;
 	double t_start;
 
@@ -77,8 +80,9 @@ struct ec_fill {
 	struct ec_fetch *fetch;
 	struct ec_req *direct; /* FS_PASS: the writer, relayed as a plain miss */
 	bool discard;          /* swallow the rest of the origin's body */
-	bool tee;              /* length unknown: the writer is relayed directly while the
-				  object fills; waiters get the object once complete */
+	bool tee;              /* length unknown: the writer is relayed directly (the object
+				  may outgrow the store and be dropped) while waiters stream
+				  the object as usual */
 	struct event *ev_cancel;
 	struct ec_arena arena; /* the request context copied at creation */
 	struct ec_key skey;
@@ -166,6 +170,7 @@ static void fill_unref(struct ec_fill **fp)
 	ec_arena_fini(&f->arena);
 	pthread_mutex_destroy(&f->lock);
 	free(f->key);
+	free(f->skey_buf);
 	f->magic = 0;
 	free(f);
 }
@@ -320,6 +325,33 @@ static void go_plain(struct ec_req *req)
 	ec_pipeline__fetch(req);
 }
 
+static enum ec_fill_join join_as(struct ec_req *req, const struct ec_key *tk);
+
+static void join_variant(struct ec_req *req, const struct ec_obj *obj)
+{
+	struct ec_reader *r = &req->cache.reader;
+	const struct ec_cmeta *m = ec_obj_meta(obj);
+	struct ec_hdr vary = {EC_STR("Vary"), ec_str_make(m->vary, m->vary_len)};
+	size_t klen = req->cache.key.len, vlen = 0, cap = klen + 1 + 4096;
+	char *tk = ec_arena_alloc(req->arena, cap);
+	ec_fill_reader_detach(req);
+	if (tk == NULL || r->retries++ >= MAX_RETRIES ||
+	    ec_vary_key(&vary, 1, req->hdrs, req->nhdrs, tk + klen + 1, cap - klen - 1, &vlen) !=
+		    EC_VARY_OK) {
+		req->cache.predicted = true;
+		ec_pipeline__fetch(req);
+		return;
+	}
+	memcpy(tk, req->cache.key.p, klen);
+	tk[klen] = '\0'; /* keys never hold NUL: no clash with a primary key */
+	struct ec_key k = ec_key_make(tk, klen + 1 + vlen);
+	req->cache.fwd = EC_CS_FWD_VARY_MISS;
+	if (join_as(req, &k) != EC_FILL_JOINED) {
+		req->cache.predicted = true;
+		ec_pipeline__fetch(req);
+	}
+}
+
 static void reader_pump(struct ec_reader *r)
 {
 	struct ec_fill *f = r->fill;
@@ -349,6 +381,7 @@ static void reader_pump(struct ec_reader *r)
 		go_plain(req);
 		break;
 	case FS_FAILED:
+		c->stored = false;
 		if (r->head_sent) {
 			req->reason = "origin-body-truncated";
 			ec_fill_reader_detach(req);
@@ -367,8 +400,13 @@ static void reader_pump(struct ec_reader *r)
 	case FS_DONE: {
 		if (tee && r->writer)
 			break; /* relayed by the fill itself */
-		if (tee && st != FS_DONE)
-			break; /* unknown length: readers take the object once complete */
+		if (!r->head_sent && !r->writer && !ec_cache_variant_matches(obj, req)) {
+			/* The fill is for the key; its response varies and this request
+			 * wants another variant: requests for that variant share a fill
+			 * of their own, listed under the key and the variant. */
+			join_variant(req, obj);
+			break;
+		}
 		c->collapsed = !r->writer;
 		c->stored = true;
 		c->revalidated = revalidated;
@@ -662,7 +700,7 @@ static bool f_body(void *owner, struct ec_fetch *fe, struct evbuffer *data)
 			} else {
 				f->direct->cache.stored = false;
 			}
-		} else if (!f->tee) {
+		} else {
 			notify_all(f);
 		}
 	}
@@ -771,7 +809,8 @@ static void on_cancel(evutil_socket_t fd, short what, void *arg)
 /* --- creating fills ----------------------------------------------------------- */
 
 /* Copies what the fill needs of the request that starts it. */
-static struct ec_fill *fill_new(struct ec_req *req, struct ec_obj *stale, bool serve_on_error)
+static struct ec_fill *fill_new(struct ec_req *req, struct ec_obj *stale, bool serve_on_error,
+			       const struct ec_key *tkey)
 {
 	struct ec_fill *f = calloc(1, sizeof(*f));
 	if (f == NULL)
@@ -780,23 +819,26 @@ static struct ec_fill *fill_new(struct ec_req *req, struct ec_obj *stale, bool s
 	atomic_init(&f->refs, 1);
 	pthread_mutex_init(&f->lock, NULL);
 	ec_arena_init(&f->arena);
-	f->key = malloc(req->cache.key.len ? req->cache.key.len : 1);
+	f->key = malloc(tkey->len ? tkey->len : 1);
+	f->skey_buf = malloc(req->cache.key.len ? req->cache.key.len : 1);
 	f->rh = ec_arena_alloc(&f->arena, (req->nhdrs + 1) * sizeof(*f->rh));
 	f->ev_cancel = event_new(req->wrk->base, -1, 0, on_cancel, f);
-	if (f->key == NULL || f->rh == NULL || f->ev_cancel == NULL) {
+	if (f->key == NULL || f->skey_buf == NULL || f->rh == NULL || f->ev_cancel == NULL) {
 		fill_unref(&f);
 		return NULL;
 	}
-	memcpy(f->key, req->cache.key.p, req->cache.key.len);
-	f->key_len = req->cache.key.len;
-	f->skey = ec_key_make(f->key, f->key_len);
-	f->hash = f->skey.hash;
+	memcpy(f->key, tkey->p, tkey->len);
+	f->key_len = tkey->len;
+	f->hash = tkey->hash;
+	memcpy(f->skey_buf, req->cache.key.p, req->cache.key.len);
+	f->skey = ec_key_make(f->skey_buf, req->cache.key.len);
 	for (unsigned i = 0; i < req->nhdrs; i++) {
 		f->rh[i].name = ec_arena_strdup(&f->arena, req->hdrs[i].name);
 		f->rh[i].value = ec_arena_strdup(&f->arena, req->hdrs[i].value);
 	}
 	f->nrh = req->nhdrs;
-	ec_fresh_req_parse(req->meth, f->rh, f->nrh, &f->freq);
+	/* A fill always fetches a GET (a HEAD miss is fetched as one). */
+	ec_fresh_req_parse(EC_M_GET, f->rh, f->nrh, &f->freq);
 	f->t_request = req->cache.t_request;
 	f->max_size = req->cache.max_size;
 	f->site = ec_site_ref(req->site);
@@ -818,7 +860,7 @@ static bool fill_start_fetch(struct ec_fill *f, struct ec_req *req)
 	unsigned first = ec_pipeline__route(req);
 	const struct ec_backend *b = &req->site->backends[first];
 	struct ec_hdr extra[2];
-	unsigned nextra = 0, flags = EC_FWD_SKIP_COND | EC_FWD_SKIP_RANGE;
+	unsigned nextra = 0, flags = EC_FWD_SKIP_COND | EC_FWD_SKIP_RANGE | EC_FWD_AS_GET;
 	if (f->stale != NULL) {
 		struct ec_hdr *stored;
 		int ns = ec_cobj_fields(&f->arena, f->stale, &stored);
@@ -881,16 +923,17 @@ static void table_unlink_locked(struct tshard *s, struct ec_fill *f)
 	f->in_table = false;
 }
 
-enum ec_fill_join ec_fill_join(struct ec_req *req)
+/* Joins or starts the fill listed under table key `tk`. */
+static enum ec_fill_join join_as(struct ec_req *req, const struct ec_key *tk)
 {
 	struct ec_req_cache *c = &req->cache;
 	struct ec_worker *w = req->wrk;
 	const struct ec_config *cf = req->site->conf;
-	struct tshard *s = shard_of(c->skey.hash);
+	struct tshard *s = shard_of(tk->hash);
 	struct ec_fill *dangling = NULL;
 
 	pthread_mutex_lock(&s->lock);
-	struct ec_fill *f = table_find(s, &c->skey);
+	struct ec_fill *f = table_find(s, tk);
 	bool aged = false;
 	if (f != NULL) {
 		pthread_mutex_lock(&f->lock);
@@ -916,7 +959,7 @@ enum ec_fill_join ec_fill_join(struct ec_req *req)
 		reader_pump(&c->reader); /* already answered, or streaming */
 		return EC_FILL_JOINED;
 	}
-	f = fill_new(req, c->stale, c->serve_on_error);
+	f = fill_new(req, c->stale, c->serve_on_error, tk);
 	if (f == NULL) {
 		pthread_mutex_unlock(&s->lock);
 		fill_unref(&dangling);
@@ -944,6 +987,11 @@ enum ec_fill_join ec_fill_join(struct ec_req *req)
 	return EC_FILL_JOINED;
 }
 
+enum ec_fill_join ec_fill_join(struct ec_req *req)
+{
+	return join_as(req, &req->cache.skey);
+}
+
 void ec_fill_refresh(struct ec_req *req, struct ec_obj *stale)
 {
 	struct ec_req_cache *c = &req->cache;
@@ -953,7 +1001,7 @@ void ec_fill_refresh(struct ec_req *req, struct ec_obj *stale)
 		pthread_mutex_unlock(&s->lock);
 		return; /* a refresh (or a fill) is already running */
 	}
-	struct ec_fill *f = fill_new(req, stale, false);
+	struct ec_fill *f = fill_new(req, stale, false, &c->skey);
 	if (f == NULL) {
 		pthread_mutex_unlock(&s->lock);
 		return;

@@ -114,7 +114,10 @@ size_t ec_forward_request_head(const struct ec_req *req, const struct ec_backend
 		return 0;
 	char *p = v.iov_base;
 
-	p = put(p, req->method.p, req->method.len);
+	if (flags & EC_FWD_AS_GET)
+		p = put(p, "GET", 3);
+	else
+		p = put(p, req->method.p, req->method.len);
 	*p++ = ' ';
 	if (req->path.len == 0 || req->path.p[0] == '?')
 		*p++ = '/'; /* RFC 9112 §3.2.1: an empty path is sent as "/" */

@@ -21,6 +21,7 @@ struct ec_h1_resp;
 enum ec_fwd_flag {
 	EC_FWD_SKIP_COND = 1u << 0,  /* the client's If-* preconditions */
 	EC_FWD_SKIP_RANGE = 1u << 1, /* the client's Range */
+	EC_FWD_AS_GET = 1u << 2,     /* send a HEAD as a GET (a fill stores the body) */
 };
 
 /*

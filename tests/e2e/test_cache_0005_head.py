@@ -47,7 +47,9 @@ def test_head_from_stored_chunked_get(shared):
     assert origin_count(origin, "/hc") == 1
 
 
-def test_head_miss_is_forwarded_as_head(shared):
+def test_head_miss_is_fetched_as_get_and_stored(shared):
+    # Like Varnish: a HEAD miss fetches the GET (a HEAD response has no body
+    # to store), answers the HEAD from it, and the object serves later GETs.
     origin, edgecache = shared
     tgt = target("/hm", cc="max-age=60", size=50)
     r = edgecache.get(tgt, method="HEAD")
@@ -55,10 +57,11 @@ def test_head_miss_is_forwarded_as_head(shared):
     assert r.header("content-length") == "50"
     assert "hit" not in cache_status(r)
     ent = origin_entries(origin, "/hm")
-    assert [e["method"] for e in ent] == ["HEAD"]
-    # whatever was or was not stored, a GET after it gets the full body
+    assert [e["method"] for e in ent] == ["GET"]
     r = edgecache.get(tgt)
     assert r.status == 200 and r.body == pattern_bytes(50)
+    assert_hit(r)
+    assert len(origin_entries(origin, "/hm")) == 1
     r = edgecache.get(tgt, method="HEAD")
     assert_hit(r)
     assert r.header("content-length") == "50"

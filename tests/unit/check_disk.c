@@ -447,12 +447,12 @@ END_TEST
 START_TEST(test_map_full_never_fails)
 {
 	struct ec_disk_config cfg;
-	cfg_init(&cfg, 1u << 20);
+	cfg_init(&cfg, 4u << 20);
 	cfg.high_pct = 100;
 	cfg.low_pct = 90;
 	struct ec_disk *d = open_ok(&cfg);
 	char key[64];
-	for (int i = 0; i < 60; i++) {
+	for (int i = 0; i < 200; i++) {
 		snprintf(key, sizeof(key), "http://t/f%d", i);
 		put(d, key, NULL, 100000, 1000 + i);
 		if (i % 10 == 9)
@@ -464,12 +464,12 @@ START_TEST(test_map_full_never_fails)
 	ck_assert_uint_gt(st.map_full + st.evictions, 0);
 	ck_assert_uint_eq(st.state, EC_DISK_OK);
 	ck_assert_uint_eq(st.write_errors, 0);
-	ck_assert_uint_eq(st.stored + st.puts_dropped, 60);
-	/* a 100 KB object takes 4 runs of 8 contiguous pages: in a 1 MiB map a
-	 * fragmented free list may still refuse one now and then, but the
-	 * newest objects are mostly there */
+	ck_assert_uint_eq(st.stored + st.puts_dropped, 200);
+	/* 20 MB through a 4 MiB map: a 100 KB object takes runs of contiguous
+	 * pages, and a fragmented free list may still refuse one now and then,
+	 * but the newest objects are mostly there */
 	int hits = 0;
-	for (int i = 50; i < 60; i++) {
+	for (int i = 190; i < 200; i++) {
 		struct ec_obj *o;
 		snprintf(key, sizeof(key), "http://t/f%d", i);
 		if (get(d, key, NULL, &o) == EC_LOOKUP_HIT) {
