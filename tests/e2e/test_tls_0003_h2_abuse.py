@@ -113,8 +113,9 @@ def test_rapid_reset_flood(start_edgecache, origin):
         c.send(out)
 
     check_flood(ec, origin, "rr", flood, "rapid reset (RST_STREAM flood): GOAWAY")
-    # far fewer than 1000 requests reached the pipeline before the connection ended
-    assert origin.stats()["paths"].get("/rr", 0) <= 1
+    # no more than the reset budget (200 a window) of the 1000 streams reached the
+    # origin before the connection ended
+    assert origin.stats()["paths"].get("/rr", 0) <= 201
 
 
 def test_continuation_flood(start_edgecache, origin):
