@@ -126,3 +126,33 @@ def test_h2load_over_tls_all_succeed(start_tls):
     assert "2000 succeeded, 0 failed, 0 errored, 0 timeout" in text, text
     assert "status codes: 2000 2xx" in text, text
     assert "Application protocol: h2" in text, text
+
+
+def test_sigterm_drains_an_idle_h2_connection_with_goaway(start_edgecache):
+    import socket
+    import time
+
+    ec = start_edgecache()
+    s = socket.create_connection(("127.0.0.1", ec.port), timeout=10)
+    s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+    time.sleep(0.2)
+    t0 = time.monotonic()
+    ec.stop()
+    took = time.monotonic() - t0
+    data = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+    except (ConnectionResetError, socket.timeout):
+        pass
+    s.close()
+    assert took < 5, "an idle h2 connection held the drain for %.1f s" % took
+    frames, i = [], 0
+    while i + 9 <= len(data):
+        n = int.from_bytes(data[i:i + 3], "big")
+        frames.append(data[i + 3])
+        i += 9 + n
+    assert 7 in frames, "no GOAWAY before the close: frame types %r" % frames
