@@ -240,7 +240,7 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
 		 * that ignores it (or an HPACK bomb, small on the wire and huge
 		 * decoded) loses the connection. */
 		s->abuse = true;
-		s->abuse_why = "header list over limits.head (HPACK bomb?)";
+		s->abuse_why = "header list over limits.header_block (HPACK bomb?)";
 		nghttp2_session_terminate_session(ng, NGHTTP2_ENHANCE_YOUR_CALM);
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	}

@@ -14,7 +14,7 @@
  * stop producing (resp_body returns false) until nghttp2 has taken it.
  *
  * Limits and abuse protection (docs/tls.md): at most EC_H2_MAX_STREAMS
- * concurrent streams, a header list size limit (limits.head), and per
+ * concurrent streams, a header list size limit (limits.header_block), and per
  * connection budgets for RST_STREAM (rapid reset, CVE-2023-44487),
  * CONTINUATION frames, PING and SETTINGS frames; a connection over a budget
  * gets GOAWAY(ENHANCE_YOUR_CALM), a log line and is closed.

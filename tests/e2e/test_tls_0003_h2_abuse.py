@@ -157,7 +157,7 @@ def test_hpack_bomb(start_edgecache, origin):
         block = request_block() + lit + b"\xbe" * 200
         c.send(frame(HEADERS, END_STREAM | END_HEADERS, 1, block))
 
-    check_flood(ec, origin, "bomb", bomb, "header list over limits.head (HPACK bomb?): GOAWAY")
+    check_flood(ec, origin, "bomb", bomb, "header list over limits.header_block (HPACK bomb?): GOAWAY")
 
 
 def hpack_int7(n):
@@ -171,3 +171,41 @@ def hpack_int7(n):
         n //= 128
     out.append(n)
     return bytes(out)
+
+
+def test_concurrent_stream_limit(start_edgecache, origin):
+    """130 slow streams at once on one connection: the 128 the SETTINGS allow are
+    answered (one coalesced origin request), the 2 beyond the limit are reset, and the
+    connection survives."""
+    ec = start_edgecache()
+    c = RawH2(ec.port)
+    out = b""
+    for i in range(130):
+        out += frame(HEADERS, END_STREAM | END_HEADERS, 2 * i + 1,
+                     request_block(path=b"/limit?size=10&cc=max-age%3D60&delay=1"))
+    c.send(out)
+    c.s.settimeout(4)
+    buf = b""
+    try:
+        while True:
+            d = c.s.recv(65536)
+            if not d:
+                break
+            buf += d
+            done = buf.count(b"\x00\x00\x0a\x00\x01")  # 10-byte DATA frames with END_STREAM
+            if done >= 128:
+                break
+    except socket.timeout:
+        pass
+    c.s.close()
+    frames, i = [], 0
+    while i + 9 <= len(buf):
+        n = int.from_bytes(buf[i:i + 3], "big")
+        frames.append((buf[i + 3], buf[i + 4], int.from_bytes(buf[i + 5:i + 9], "big"), buf[i + 9:i + 9 + n]))
+        i += 9 + n
+    resets = [f for f in frames if f[0] == RST_STREAM]
+    answered = {f[2] for f in frames if f[0] == DATA and f[1] & END_STREAM}
+    assert len(resets) == 2, frames[-5:]
+    assert len(answered) == 128, len(answered)
+    assert goaway_code(frames) is None
+    assert origin.stats()["paths"].get("/limit", 0) == 1

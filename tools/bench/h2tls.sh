@@ -9,7 +9,8 @@
 # with -c $CONNS (50) -m 10 for $SECS (10) seconds, $ROUNDS (3) rounds interleaved
 # (edgecache, nginx, edgecache, nginx...) so that machine drift hits both alike. Each
 # URL is fetched twice first, so every measured request is a hit. Prints per server the
-# median req/s, min and max, and the ratio edgecache/nginx.
+# median req/s, min and max, the server's CPU time per request (user+system, from
+# /proc: it does not depend on the load generator keeping up), and the ratios.
 # Environment: SECS, ROUNDS, CONNS, SIZE (1024), WORK (/tmp/ec-h2tls), ports
 # ORIGIN_PORT (19780) NGINX_PORT (19783) EC_PORT (19790).
 # Needs: apt-get install -y nginx nghttp2-client; a built src/edgecache.
@@ -90,27 +91,48 @@ for u in "${urls[@]}"; do
   for i in 1 2; do curl -sk --http2 -o /dev/null --resolve "localhost:${u##*:}" "$u" || true; done
 done
 echo "command: $CPIN h2load -D $SECS -c $CONNS -m 10 URL   (URL: ${urls[*]})"
+# CPU time (user+system clock ticks) of a server's processes: edgecache, or nginx's
+# workers. Per request it does not depend on how fast the load generator is.
+ticks() { # pid...
+  local t=0 p
+  for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+  echo "$t"
+}
+server_pids() { # name
+  if [[ $1 == edgecache ]]; then echo "$ec_pid"; else pgrep -P "$(cat "$WORK/nginx.pid")"; fi
+}
+hz=$(getconf CLK_TCK)
 raw=$WORK/raw; : > "$raw"
 for r in $(seq "$ROUNDS"); do
   for i in "${!names[@]}"; do
+    pids=$(server_pids "${names[$i]}")
+    # shellcheck disable=SC2086
+    t0=$(ticks $pids)
     out=$($CPIN h2load -D "$SECS" -c "$CONNS" -m 10 "${urls[$i]}" 2>&1)
+    # shellcheck disable=SC2086
+    t1=$(ticks $pids)
     rps=$(awk '/^finished in/ {gsub(",","",$4); print $4}' <<<"$out")
+    nreq=$(awk '/^requests:/ {print $8}' <<<"$out")
+    us=$(python3 -c "print(f'{($t1 - $t0) / $hz / max($nreq, 1) * 1e6:.2f}')")
     bad=$(grep -E '^requests:' <<<"$out" | grep -v ' 0 failed, 0 errored' || true)
     codes=$(grep -E '^status codes:' <<<"$out")
     proto=$(grep -E '^Application protocol:' <<<"$out")
-    echo "round $r ${names[$i]}: $rps req/s; $codes; $proto"
+    echo "round $r ${names[$i]}: $rps req/s, $us us CPU/request; $codes; $proto"
     [[ -z $bad ]] || echo "warning: ${names[$i]} round $r: $bad" >&2
-    echo "${names[$i]} $rps" >> "$raw"
+    echo "${names[$i]} $rps $us" >> "$raw"
   done
 done
 python3 - "$raw" <<'PY'
 import sys, statistics as st
 rows = [l.split() for l in open(sys.argv[1])]
 med = {}
-print(f"{'server':<12}{'req/s median':>14}{'min':>11}{'max':>11}")
+cpu = {}
+print(f"{'server':<12}{'req/s median':>14}{'min':>11}{'max':>11}{'CPU us/req':>12}")
 for n in ("edgecache", "nginx"):
     r = [float(x[1]) for x in rows if x[0] == n]
     med[n] = st.median(r)
-    print(f"{n:<12}{med[n]:>14.0f}{min(r):>11.0f}{max(r):>11.0f}")
-print(f"ratio edgecache/nginx: {med['edgecache'] / med['nginx']:.2f}")
+    cpu[n] = st.median([float(x[2]) for x in rows if x[0] == n])
+    print(f"{n:<12}{med[n]:>14.0f}{min(r):>11.0f}{max(r):>11.0f}{cpu[n]:>12.2f}")
+print(f"ratio edgecache/nginx: {med['edgecache'] / med['nginx']:.2f} (req/s), "
+      f"{cpu['nginx'] / cpu['edgecache']:.2f} (CPU per request, nginx/edgecache)")
 PY
