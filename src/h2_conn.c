@@ -284,6 +284,42 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
 	return 0;
 }
 
+/* HTTP/2 may split Cookie into one field per crumb (RFC 9113 8.2.3); an
+ * HTTP/1.1 origin must get one field: join them with "; " into the first. */
+static void join_cookies(struct h2_stream *st)
+{
+	unsigned first = st->nhdrs, n = 0;
+	size_t len = 0;
+	for (unsigned i = 0; i < st->nhdrs; i++)
+		if (ec_str_eq(st->hdrs[i].name, EC_STR("cookie"))) {
+			if (n++ == 0)
+				first = i;
+			len += st->hdrs[i].value.len + 2;
+		}
+	if (n < 2)
+		return;
+	char *p = ec_arena_alloc(&st->arena, len);
+	if (p == NULL)
+		return;
+	size_t off = 0;
+	unsigned out = 0;
+	for (unsigned i = 0; i < st->nhdrs; i++) {
+		if (ec_str_eq(st->hdrs[i].name, EC_STR("cookie"))) {
+			if (off)
+				memcpy(p + off, "; ", 2), off += 2;
+			memcpy(p + off, st->hdrs[i].value.p, st->hdrs[i].value.len);
+			off += st->hdrs[i].value.len;
+			if (i != first)
+				continue;
+		}
+		st->hdrs[out++] = st->hdrs[i];
+	}
+	for (unsigned i = 0; i < out; i++)
+		if (ec_str_eq(st->hdrs[i].name, EC_STR("cookie")))
+			st->hdrs[i].value = ec_str_make(p, off);
+	st->nhdrs = out;
+}
+
 /* The request head is complete: the stream's request enters the pipeline. */
 static void stream_start(struct ec_h2_sess *s, struct h2_stream *st, bool end_stream)
 {
@@ -306,6 +342,7 @@ static void stream_start(struct ec_h2_sess *s, struct h2_stream *st, bool end_st
 	r->target = st->path;
 	r->path = st->path;
 	r->host = st->authority;
+	join_cookies(st);
 	r->hdrs = st->hdrs;
 	r->nhdrs = st->nhdrs;
 	r->has_body = !end_stream;

@@ -156,3 +156,15 @@ def test_sigterm_drains_an_idle_h2_connection_with_goaway(start_edgecache):
         frames.append(data[i + 3])
         i += 9 + n
     assert 7 in frames, "no GOAWAY before the close: frame types %r" % frames
+
+
+def test_cookie_crumbs_reach_the_origin_as_one_field(start_edgecache, origin, tmp_path):
+    ec = start_edgecache()
+    out = tmp_path / "echo"
+    # nghttp sends each -H cookie as its own HPACK field (crumbs)
+    rc, body, err = run(["nghttp", "-H", "cookie: a=1", "-H", "cookie: b=2", "-H", "cookie: c=3",
+                         ec.url("/cookie?echo=1")])
+    assert rc == 0, err
+    echo = json.loads(body)
+    cookies = [v for (n, v) in echo["headers"] if n.lower() == "cookie"]
+    assert cookies == ["a=1; b=2; c=3"], echo["headers"]
