@@ -637,7 +637,7 @@ int ec_h2_start(struct ec_conn *c)
 		return -1;
 	}
 	nghttp2_settings_entry iv[] = {
-	        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, EC_H2_MAX_STREAMS},
+	        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cf->h2_streams},
 	        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, LOCAL_WINDOW},
 	        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)cf->max_head},
 	};

@@ -13,7 +13,7 @@
  * decide the pace and a stream over its queue limit tells the pipeline to
  * stop producing (resp_body returns false) until nghttp2 has taken it.
  *
- * Limits and abuse protection (docs/tls.md): at most EC_H2_MAX_STREAMS
+ * Limits and abuse protection (docs/tls.md): at most h2_max_streams
  * concurrent streams, a header list size limit (limits.header_block), and per
  * connection budgets for RST_STREAM (rapid reset, CVE-2023-44487),
  * CONTINUATION frames, PING and SETTINGS frames; a connection over a budget
@@ -32,7 +32,6 @@
 
 struct ec_conn;
 
-#define EC_H2_MAX_STREAMS      128  /* SETTINGS_MAX_CONCURRENT_STREAMS */
 #define EC_H2_RESET_BUDGET     200  /* RST_STREAM frames received per window */
 #define EC_H2_PING_BUDGET      50   /* PING frames per window */
 #define EC_H2_SETTINGS_BUDGET  50   /* SETTINGS frames per window */

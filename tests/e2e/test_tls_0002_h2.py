@@ -63,6 +63,12 @@ def test_announced_settings(start_tls):
     text = out.decode()
     assert "SETTINGS_MAX_CONCURRENT_STREAMS(0x03):128" in text, text
     assert "SETTINGS_MAX_HEADER_LIST_SIZE(0x06):32768" in text, text
+    # both follow the configuration
+    ec2 = start_tls("-p", "h2_max_streams=4", "-p", "limits.header_block=16K")
+    rc, out, err = run(["nghttp", "-nv", ec2.url("/settings?size=10")])
+    text = out.decode()
+    assert "SETTINGS_MAX_CONCURRENT_STREAMS(0x03):4" in text, text
+    assert "SETTINGS_MAX_HEADER_LIST_SIZE(0x06):16384" in text, text
 
 
 def test_large_body_and_ranges_over_h2(start_tls, origin, tmp_path):

@@ -215,7 +215,8 @@ static const char *all_keys_yaml = "listen: ['127.0.0.1:81', '[::1]:82']\n"     
                                    "disk_sync_interval: 5s\n"                    /* 59 */
                                    "disk_high_watermark: 90\n"                   /* 60 */
                                    "disk_low_watermark: 60\n"                    /* 61 */
-                                   "disk_batch_delay: 10ms\n";                   /* 62 */
+                                   "disk_batch_delay: 10ms\n"                    /* 62 */
+                                   "h2_max_streams: 64\n";                       /* 63 */
 
 START_TEST(test_yaml_every_key)
 {
@@ -298,6 +299,7 @@ START_TEST(test_yaml_every_key)
 	ck_assert_uint_eq(c->refresh_ahead_pct, 10);
 	ck_assert_uint_eq(c->refresh_ahead_hits, 3);
 	ck_assert_double_eq(c->busy_poll, 0.05);
+	ck_assert_uint_eq(c->h2_streams, 64);
 
 	/* every key has its line */
 	static const struct {
