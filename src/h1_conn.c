@@ -590,7 +590,11 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 		conn_handshake(c);
 		return;
 	}
+	if (c->ssl != NULL && !c->reading && c->state != EC_CS_LINGER)
+		return; /* activated for pending TLS bytes, but reading stopped since */
 	int n = conn_io_read(c, READ_MAX);
+	if (n > 0 && c->ssl != NULL && ec_tls_pending(c->ssl))
+		event_active(c->ev_read, EV_READ, 1); /* more decrypted bytes: no socket event comes */
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
@@ -612,9 +616,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 		c->eof = true;
 		set_reading(c, false);
 	}
-	conn_process(c);
-	if (!c->dead && c->reading && c->ssl != NULL && ec_tls_pending(c->ssl))
-		event_active(c->ev_read, EV_READ, 1);
+	conn_process(c); /* may free c */
 }
 
 static void on_write(evutil_socket_t fd, short what, void *arg)
