@@ -99,7 +99,8 @@ ticks() { # pid...
   echo "$t"
 }
 server_pids() { # name
-  if [[ $1 == edgecache ]]; then echo "$ec_pid"; else pgrep -P "$(cat "$WORK/nginx.pid")"; fi
+  # nginx: the worker only (the cache loader exits during the run)
+  if [[ $1 == edgecache ]]; then echo "$ec_pid"; else pgrep -P "$(cat "$WORK/nginx.pid")" -f "worker process"; fi
 }
 hz=$(getconf CLK_TCK)
 raw=$WORK/raw; : > "$raw"
