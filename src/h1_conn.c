@@ -658,9 +658,20 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	EC_CHECK_MAGIC(c, EC_CONN_MAGIC);
 	enum ec_conn_timer t = c->timer;
 	c->timer = EC_CT_NONE;
+	if (t == EC_CT_IDLE && c->state == EC_CS_H2) {
+		/* An idle HTTP/2 connection says goodbye with GOAWAY; the session
+		 * closes it once that is written. */
+		ec_h2_drain(c);
+		return;
+	}
 	switch (t) {
 	case EC_CT_HEADER:
 		EC_STAT_INC(&c->wrk->stats, client_timeouts);
+		if (c->tls_hs) {
+			EC_STAT_INC(&c->wrk->stats, tls_handshake_errors);
+			ec_log_info("tls handshake with %s: not done within limits.header_timeout",
+				    c->peer);
+		}
 		if (c->head_started && c->state == EC_CS_HEAD) {
 			c->head_started = false;
 			c->in_process = true;

@@ -174,3 +174,46 @@ def test_cookie_crumbs_reach_the_origin_as_one_field(start_edgecache, origin, tm
     echo = json.loads(body)
     cookies = [v for (n, v) in echo["headers"] if n.lower() == "cookie"]
     assert cookies == ["a=1; b=2; c=3"], echo["headers"]
+
+
+def test_idle_h2_connection_gets_goaway_then_close(start_edgecache):
+    import socket
+    import time
+
+    ec = start_edgecache("-p", "limits.idle_timeout=1s")
+    s = socket.create_connection(("127.0.0.1", ec.port), timeout=10)
+    s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+    t0 = time.monotonic()
+    data = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+    except (ConnectionResetError, socket.timeout):
+        pass
+    took = time.monotonic() - t0
+    s.close()
+    assert 0.8 < took < 5, "closed after %.1f s, limits.idle_timeout is 1 s" % took
+    types, i = [], 0
+    while i + 9 <= len(data):
+        n = int.from_bytes(data[i:i + 3], "big")
+        types.append(data[i + 3])
+        i += 9 + n
+    assert 7 in types, "no GOAWAY before the idle close: frame types %r" % types
+    assert ec.alive()
+
+
+def test_tls_handshake_timeout(start_tls):
+    import socket
+    import time
+
+    ec = start_tls("-p", "limits.header_timeout=1s")
+    s = socket.create_connection(("127.0.0.1", ec.tls_port), timeout=10)
+    t0 = time.monotonic()
+    assert s.recv(100) == b""  # no ClientHello: closed after the header timeout
+    took = time.monotonic() - t0
+    s.close()
+    assert 0.8 < took < 5, took
+    assert "not done within limits.header_timeout" in ec.stderr_text()
