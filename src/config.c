@@ -122,6 +122,8 @@ static const struct key keys[] = {
          .doc = "SIGTERM waits this long for requests in flight"},
         {"busy_poll", KT_DURATION, FLD(busy_poll), .deflt = "0",
          .doc = "busy worker polls before sleeping; 0 = off"},
+        {"h2_max_streams", KT_UINT, FLD(h2_streams), .min = 1, .max = 10000, .deflt = "128",
+         .doc = "concurrent HTTP/2 streams per connection; 1..10000"},
 
         {"limits", KT_SECTION, .doc = "client-side limits"},
         {"limits.request_line", KT_SIZE, FLD(max_request_line), .deflt = "8K",

@@ -174,6 +174,7 @@ struct ec_config {
 	double idle_timeout;     /* keep-alive idle; default 60 */
 	double send_timeout;     /* no progress writing to a client; default 60 */
 	unsigned max_conns;      /* per worker; default 0 = unlimited */
+	unsigned h2_streams;     /* SETTINGS_MAX_CONCURRENT_STREAMS; default 128 */
 
 	/* origin connector */
 	double connect_timeout;       /* default 3 → 502 */

@@ -32,9 +32,11 @@
 #include <event2/event.h>
 
 #include "h1_conn.h"
+#include "h2_conn.h"
 #include "netio.h"
 #include "pipeline.h"
 #include "site.h"
+#include "tls.h"
 #include "worker.h"
 
 #define OUT_HIGH (256 * 1024) /* stop producing above this much unsent output */
@@ -42,10 +44,14 @@
 #define IN_HIGH (256 * 1024)  /* stop reading while this much request body waits */
 #define READ_MAX 16384 /* requests are small; uploads just take more reads */
 #define LINGER_SECS 2
+/* The HTTP/2 connection preface: on a plain listener it means h2c with prior knowledge. */
+#define H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+#define H2_PREFACE_LEN 24
 
 static void conn_process(struct ec_conn *c);
 static void conn_flush(struct ec_conn *c);
 static void conn_free(struct ec_conn *c);
+static void conn_start_h2(struct ec_conn *c);
 static const struct ec_client_ops h1_ops;
 
 /* Schedules conn_process from the event loop (never runs it inline). */
@@ -64,6 +70,8 @@ static const struct ec_config *conf_of(struct ec_conn *c)
 
 static void set_reading(struct ec_conn *c, bool on)
 {
+	if (on && c->ssl != NULL && !c->tls_hs && ec_tls_pending(c->ssl))
+		event_active(c->ev_read, EV_READ, 1); /* decrypted bytes wait: no socket event comes */
 	if (on == c->reading)
 		return;
 	if (on)
@@ -71,6 +79,29 @@ static void set_reading(struct ec_conn *c, bool on)
 	else
 		event_del(c->ev_read);
 	c->reading = on;
+}
+
+/* One read from the socket or through TLS (ec_netio_read's convention). */
+static int conn_io_read(struct ec_conn *c, size_t max)
+{
+	if (c->ssl == NULL)
+		return ec_netio_read(c->in, c->fd, max);
+	bool ww;
+	int n = ec_tls_read(c->ssl, c->in, max, &ww);
+	if (n < 0 && ww && !c->writing) {
+		c->rd_wants_wr = true;
+		event_add(c->ev_write, NULL);
+		c->writing = true;
+	}
+	return n;
+}
+
+/* One write of c->out to the socket or through TLS (evbuffer_write's convention). */
+static int conn_io_write(struct ec_conn *c)
+{
+	if (c->ssl == NULL)
+		return evbuffer_write(c->out, c->fd);
+	return ec_tls_write(c->ssl, c->out);
 }
 
 static void set_timer(struct ec_conn *c, enum ec_conn_timer t)
@@ -109,6 +140,8 @@ static void conn_close(struct ec_conn *c)
 	if (c->dead)
 		return;
 	c->dead = true;
+	if (c->h2 != NULL)
+		ec_h2_free(c);
 	if (c->req_active) {
 		/* The client is gone with a request in flight: let the pipeline
 		 * release its origin exchange, then log the request. */
@@ -140,6 +173,7 @@ static void conn_free(struct ec_conn *c)
 	event_free(c->ev_kick);
 	evbuffer_free(c->in);
 	evbuffer_free(c->out);
+	ec_tls_conn_free(&c->ssl);
 	close(c->fd);
 	ec_arena_fini(&c->arena);
 	struct ec_worker *w = c->wrk;
@@ -156,6 +190,7 @@ static void conn_linger(struct ec_conn *c)
 		conn_close(c);
 		return;
 	}
+	ec_tls_conn_free(&c->ssl); /* close_notify first; lingering discards raw bytes */
 	shutdown(c->fd, SHUT_WR);
 	evbuffer_drain(c->in, evbuffer_get_length(c->in));
 	set_reading(c, true);
@@ -173,7 +208,7 @@ static void conn_flush(struct ec_conn *c)
 		return;
 	size_t left = evbuffer_get_length(c->out);
 	if (left) {
-		int n = evbuffer_write(c->out, c->fd);
+		int n = conn_io_write(c);
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 			c->broken = true;
 			evbuffer_drain(c->out, evbuffer_get_length(c->out));
@@ -221,7 +256,7 @@ static void req_begin(struct ec_conn *c)
 	r->arena = &c->arena;
 	r->t_start = ec_time_now();
 	r->origin_time = -1;
-	r->scheme = EC_STR("http");
+	r->scheme = c->ssl != NULL ? EC_STR("https") : EC_STR("http");
 	r->proto = EC_PROTO_HTTP11;
 	memcpy(r->client_ip, c->peer, sizeof(r->client_ip));
 	c->req_active = true;
@@ -293,6 +328,85 @@ static bool conn_start_request(struct ec_conn *c, const struct ec_h1_req *h, con
 	return true;
 }
 
+/* --- TLS and HTTP/2 --------------------------------------------------------- */
+
+/* Hands the connection to an HTTP/2 session (after ALPN h2 or the h2c preface). */
+static void conn_start_h2(struct ec_conn *c)
+{
+	set_timer(c, EC_CT_NONE);
+	c->state = EC_CS_H2;
+	if (ec_h2_start(c) != 0) {
+		ec_log_info("h2 from %s: cannot start a session (out of memory)", c->peer);
+		c->broken = true;
+	}
+}
+
+/* Drives the TLS handshake from a socket event. */
+static void conn_handshake(struct ec_conn *c)
+{
+	bool ww;
+	const char *why = NULL;
+	int rc = ec_tls_handshake(c->ssl, &ww, &why);
+	if (rc == 0) {
+		if (ww && !c->writing) {
+			event_add(c->ev_write, NULL);
+			c->writing = true;
+		}
+		set_reading(c, true);
+		return;
+	}
+	if (rc < 0) {
+		EC_STAT_INC(&c->wrk->stats, tls_handshake_errors);
+		ec_log_info("tls handshake with %s failed: %s", c->peer, why);
+		c->in_process = true;
+		conn_close(c);
+		c->in_process = false;
+		conn_free(c);
+		return;
+	}
+	c->tls_hs = false;
+	EC_STAT_INC(&c->wrk->stats, tls_handshakes);
+	if (ec_tls_is_h2(c->ssl))
+		conn_start_h2(c);
+	/* Application data may already sit decrypted in the SSL object. */
+	event_active(c->ev_read, EV_READ, 1);
+	conn_process(c);
+}
+
+void ec_conn__kick(struct ec_conn *c)
+{
+	conn_kick(c);
+}
+
+void ec_conn__kick_later(struct ec_conn *c)
+{
+	if (!c->dead)
+		event_active(c->ev_kick, EV_TIMEOUT, 1);
+}
+
+void ec_conn__flush(struct ec_conn *c)
+{
+	conn_flush(c);
+}
+
+void ec_conn__set_reading(struct ec_conn *c, bool on)
+{
+	set_reading(c, on);
+}
+
+void ec_conn__set_idle(struct ec_conn *c, bool on)
+{
+	if (on)
+		set_timer(c, EC_CT_IDLE);
+	else if (c->timer == EC_CT_IDLE)
+		set_timer(c, EC_CT_NONE);
+}
+
+void ec_conn__close(struct ec_conn *c)
+{
+	conn_close(c);
+}
+
 /* --- processing ------------------------------------------------------------ */
 
 /* Parses one head if there is one; starts its request. */
@@ -309,6 +423,21 @@ static void conn_parse_head(struct ec_conn *c)
 		set_timer(c, c->nreq ? EC_CT_IDLE : EC_CT_HEADER);
 		set_reading(c, true);
 		return;
+	}
+	if (c->nreq == 0 && c->ssl == NULL) {
+		/* h2c with prior knowledge: the preface instead of a first request */
+		size_t k = EC_MIN(len, (size_t)H2_PREFACE_LEN);
+		const char *b = (const char *)evbuffer_pullup(c->in, (ssize_t)k);
+		if (memcmp(b, H2_PREFACE, k) == 0) {
+			if (k < H2_PREFACE_LEN && !c->eof) {
+				set_reading(c, true);
+				return;
+			}
+			if (k == H2_PREFACE_LEN) {
+				conn_start_h2(c);
+				return;
+			}
+		}
 	}
 	if (!c->head_started) {
 		c->head_started = true;
@@ -429,6 +558,12 @@ static void conn_process(struct ec_conn *c)
 				continue;
 			break;
 		}
+		if (c->state == EC_CS_H2) {
+			ec_h2_process(c);
+			if (c->state == EC_CS_H2)
+				break;
+			continue; /* the session ended itself: CLOSING */
+		}
 		if (c->state == EC_CS_CLOSING) {
 			conn_flush(c);
 			if (!c->dead && !c->broken && evbuffer_get_length(c->out) == 0)
@@ -451,7 +586,15 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	struct ec_conn *c = arg;
 	EC_CHECK_MAGIC(c, EC_CONN_MAGIC);
 	c->wrk->activity++;
-	int n = ec_netio_read(c->in, fd, READ_MAX);
+	if (c->tls_hs) {
+		conn_handshake(c);
+		return;
+	}
+	if (c->ssl != NULL && !c->reading && c->state != EC_CS_LINGER)
+		return; /* activated for pending TLS bytes, but reading stopped since */
+	int n = conn_io_read(c, READ_MAX);
+	if (n > 0 && c->ssl != NULL && ec_tls_pending(c->ssl))
+		event_active(c->ev_read, EV_READ, 1); /* more decrypted bytes: no socket event comes */
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
@@ -473,7 +616,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 		c->eof = true;
 		set_reading(c, false);
 	}
-	conn_process(c);
+	conn_process(c); /* may free c */
 }
 
 static void on_write(evutil_socket_t fd, short what, void *arg)
@@ -481,6 +624,14 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 	struct ec_conn *c = arg;
 	EC_CHECK_MAGIC(c, EC_CONN_MAGIC);
 	c->writing = false; /* not persistent: conn_flush re-arms */
+	if (c->tls_hs) {
+		conn_handshake(c);
+		return;
+	}
+	if (c->rd_wants_wr) {
+		c->rd_wants_wr = false;
+		event_active(c->ev_read, EV_READ, 1);
+	}
 	conn_flush(c);
 	if (c->broken) {
 		conn_process(c);
@@ -490,7 +641,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 		c->congested = false;
 		ec_pipeline_resp_drained(&c->req);
 	}
-	if (c->state != EC_CS_BUSY || c->resp_finished)
+	if (c->state == EC_CS_H2 || c->state != EC_CS_BUSY || c->resp_finished)
 		conn_process(c);
 }
 
@@ -507,9 +658,20 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	EC_CHECK_MAGIC(c, EC_CONN_MAGIC);
 	enum ec_conn_timer t = c->timer;
 	c->timer = EC_CT_NONE;
+	if (t == EC_CT_IDLE && c->state == EC_CS_H2) {
+		/* An idle HTTP/2 connection says goodbye with GOAWAY; the session
+		 * closes it once that is written. */
+		ec_h2_drain(c);
+		return;
+	}
 	switch (t) {
 	case EC_CT_HEADER:
 		EC_STAT_INC(&c->wrk->stats, client_timeouts);
+		if (c->tls_hs) {
+			EC_STAT_INC(&c->wrk->stats, tls_handshake_errors);
+			ec_log_info("tls handshake with %s: not done within limits.header_timeout",
+				    c->peer);
+		}
 		if (c->head_started && c->state == EC_CS_HEAD) {
 			c->head_started = false;
 			c->in_process = true;
@@ -735,7 +897,7 @@ static const struct ec_client_ops h1_ops = {
 /* --- lifecycle ------------------------------------------------------------- */
 
 struct ec_conn *ec_h1_conn_new(struct ec_worker *w, int fd, const struct sockaddr *peer,
-			       socklen_t peerlen)
+			       socklen_t peerlen, struct ec_tls_ctx *tls)
 {
 	struct ec_conn *c = calloc(1, sizeof(*c));
 	if (c == NULL) {
@@ -751,7 +913,13 @@ struct ec_conn *ec_h1_conn_new(struct ec_worker *w, int fd, const struct sockadd
 	c->ev_write = event_new(w->base, fd, EV_WRITE, on_write, c);
 	c->ev_timer = evtimer_new(w->base, on_timer, c);
 	c->ev_kick = event_new(w->base, -1, 0, on_kick, c);
-	if (!c->in || !c->out || !c->ev_read || !c->ev_write || !c->ev_timer || !c->ev_kick) {
+	if (tls != NULL) {
+		c->ssl = ec_tls_conn_new(tls, fd);
+		c->tls_hs = true;
+	}
+	if (!c->in || !c->out || !c->ev_read || !c->ev_write || !c->ev_timer || !c->ev_kick ||
+	    (tls != NULL && c->ssl == NULL)) {
+		ec_tls_conn_free(&c->ssl);
 		if (c->in)
 			evbuffer_free(c->in);
 		if (c->out)
@@ -788,6 +956,14 @@ struct ec_conn *ec_h1_conn_new(struct ec_worker *w, int fd, const struct sockadd
 void ec_h1_conn_drain(struct ec_conn *c)
 {
 	EC_CHECK_MAGIC(c, EC_CONN_MAGIC);
+	if (c->state == EC_CS_H2) {
+		ec_h2_drain(c);
+		return;
+	}
+	if (c->tls_hs) {
+		conn_close(c);
+		return;
+	}
 	if (c->state == EC_CS_HEAD && !c->head_started && evbuffer_get_length(c->in) == 0) {
 		conn_close(c);
 		return;

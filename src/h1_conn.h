@@ -25,6 +25,9 @@
 struct event;
 struct evbuffer;
 struct ec_worker;
+struct ec_tls_ctx;
+struct ssl_st;
+struct ec_h2_sess;
 
 #define EC_CONN_MAGIC 0x434f4e31u
 
@@ -34,6 +37,7 @@ enum ec_conn_state {
 	EC_CS_BUSY,    /* a request is in the pipeline */
 	EC_CS_CLOSING, /* flushing the last response, then lingering */
 	EC_CS_LINGER,  /* write side shut; discarding input until EOF or timeout */
+	EC_CS_H2,      /* an HTTP/2 session runs the connection (h2_conn.c) */
 };
 
 enum ec_conn_timer {
@@ -56,6 +60,10 @@ struct ec_conn {
 	enum ec_conn_state state;
 	enum ec_conn_timer timer;
 	char peer[48];
+	struct ssl_st *ssl;  /* TLS when set (tls.h); else plain reads and writes */
+	bool tls_hs;         /* the TLS handshake is in progress */
+	bool rd_wants_wr;    /* TLS must write before it can read again */
+	struct ec_h2_sess *h2; /* state EC_CS_H2: the HTTP/2 session */
 
 	struct ec_h1_parser parser;
 	bool head_started; /* bytes of the current head have arrived */
@@ -85,15 +93,31 @@ struct ec_conn {
 	struct ec_arena arena;
 };
 
-/* Takes ownership of an accepted, non-blocking socket. Returns NULL on
- * exhausted resources (the socket is closed). */
+/* Takes ownership of an accepted, non-blocking socket; `tls` (NULL for a
+ * plain listener) runs a TLS handshake first and, when ALPN picks h2, hands
+ * the connection to HTTP/2. Returns NULL on exhausted resources (the socket
+ * is closed). */
 struct ec_conn *ec_h1_conn_new(struct ec_worker *w, int fd, const struct sockaddr *peer,
-			       socklen_t peerlen);
+			       socklen_t peerlen, struct ec_tls_ctx *tls);
 
 /* Drain: close now if idle, else close after the current response. */
 void ec_h1_conn_drain(struct ec_conn *c);
 
 /* Closes at once and frees (worker shutdown). */
 void ec_h1_conn_kill(struct ec_conn *c);
+
+/* For h2_conn.c, which runs over this connection's socket and buffers: */
+/* schedules the connection's processing from the loop (never inline) */
+void ec_conn__kick(struct ec_conn *c);
+/* schedules processing again even from inside it (yields to other connections) */
+void ec_conn__kick_later(struct ec_conn *c);
+/* one write of what c->out holds; arms EV_WRITE for the rest */
+void ec_conn__flush(struct ec_conn *c);
+/* starts or stops reading */
+void ec_conn__set_reading(struct ec_conn *c, bool on);
+/* idle timer on (no stream open) or off */
+void ec_conn__set_idle(struct ec_conn *c, bool on);
+/* closes the connection (deferred free when inside processing) */
+void ec_conn__close(struct ec_conn *c);
 
 #endif /* EC_H1_CONN_H */

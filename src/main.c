@@ -35,6 +35,7 @@
 #include "origin_dns.h"
 #include "origin_stats.h"
 #include "site.h"
+#include "tls.h"
 #include "fill.h"
 #include "policy/learn.h"
 #include "policy/predict.h"
@@ -108,6 +109,12 @@ static struct ec_site *load(enum ec_config_action *action, struct ec_dns_table *
 	}
 	struct ec_site *s = ec_site_build_dns(c, dns, err, errlen);
 	ec_config_unref(&c);
+	if (s != NULL && s->conf->ncerts > 0) {
+		s->tls = ec_tls_ctx_new(s->conf, err, errlen);
+		s->tls_release = ec_tls_ctx_unref;
+		if (s->tls == NULL)
+			ec_site_unref(&s);
+	}
 	if (s == NULL || dnsp == NULL)
 		free(dns);
 	else
@@ -162,13 +169,22 @@ static unsigned bound_port(int fd)
 }
 
 /*
- * fds[w * nlisten + i]: worker w's socket for address i. The first socket
+ * Address i of the plain listeners then the TLS listeners (tls_listen).
+ */
+static const struct ec_conf_listen *listen_at(const struct ec_config *c, unsigned i)
+{
+	return i < c->nlisten ? &c->listen[i] : &c->tls_listen[i - c->nlisten];
+}
+
+/*
+ * fds[w * n + i]: worker w's socket for address i (listen_at; n is nlisten +
+ * ntls_listen). The first socket
  * of an address takes the configured port (0 = any); the others bind the
  * port it got, so `-l 127.0.0.1:0` works with many workers.
  */
 static int *bind_all(const struct ec_config *c, unsigned nworkers, char *err, size_t errlen)
 {
-	unsigned n = c->nlisten;
+	unsigned n = c->nlisten + c->ntls_listen;
 	int *fds = malloc(sizeof(int) * n * nworkers);
 	if (fds == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -177,9 +193,10 @@ static int *bind_all(const struct ec_config *c, unsigned nworkers, char *err, si
 	for (unsigned i = 0; i < n * nworkers; i++)
 		fds[i] = -1;
 	for (unsigned i = 0; i < n; i++) {
-		unsigned port = c->listen[i].port;
+		const struct ec_conf_listen *l = listen_at(c, i);
+		unsigned port = l->port;
 		for (unsigned w = 0; w < nworkers; w++) {
-			int fd = bind_one(&c->listen[i], port, c->backlog, err, errlen);
+			int fd = bind_one(l, port, c->backlog, err, errlen);
 			if (fd < 0) {
 				for (unsigned k = 0; k < n * nworkers; k++)
 					if (fds[k] >= 0)
@@ -191,10 +208,10 @@ static int *bind_all(const struct ec_config *c, unsigned nworkers, char *err, si
 			if (w == 0)
 				port = bound_port(fd);
 		}
-		const char *h = c->listen[i].host;
-		fprintf(stderr, strchr(h, ':') ? "edgecache: listening on [%s]:%u (http)\n"
-					       : "edgecache: listening on %s:%u (http)\n",
-			h, port);
+		const char *h = l->host, *kind = i < c->nlisten ? "http" : "https";
+		fprintf(stderr, strchr(h, ':') ? "edgecache: listening on [%s]:%u (%s)\n"
+					       : "edgecache: listening on %s:%u (%s)\n",
+			h, port, kind);
 	}
 	fflush(stderr);
 	return fds;
@@ -421,8 +438,10 @@ int main(int argc, char **argv)
 	ec_origin_publish(M.site);
 	M.hc = ec_hc_start(M.site);
 	for (unsigned i = 0; i < M.nworkers; i++) {
-		M.workers[i] = ec_worker_new(i, M.site, &fds[i * c->nlisten], c->nlisten);
+		unsigned nl = c->nlisten + c->ntls_listen;
+		M.workers[i] = ec_worker_new(i, M.site, &fds[i * nl], nl);
 		if (M.workers[i] != NULL) {
+			M.workers[i]->tls_first = c->nlisten;
 			M.workers[i]->store = M.store;
 			M.workers[i]->disk = M.disk;
 			M.workers[i]->predict = M.predict;

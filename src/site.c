@@ -322,6 +322,8 @@ void ec_site_unref(struct ec_site **sp)
 		return;
 	if (__atomic_sub_fetch(&s->refcnt, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
+	if (s->tls_release)
+		s->tls_release(&s->tls);
 	ec_config_unref(&s->conf);
 	site_free(s);
 }

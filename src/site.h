@@ -64,6 +64,12 @@ struct ec_site {
 	struct ec_fresh_conf fconf;
 	struct ec_cc_target targets[EC_SITE_MAX_TARGETS];
 	char target_names[EC_SITE_MAX_TARGETS][64];
+
+	/* TLS contexts for the TLS listeners (tls.h), NULL without certificates;
+	 * attached by main.c after ec_site_build, released through tls_release
+	 * (so that site.c itself needs no TLS library). */
+	struct ec_tls_ctx *tls;
+	void (*tls_release)(struct ec_tls_ctx **);
 };
 
 /*

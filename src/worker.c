@@ -22,6 +22,7 @@
 #include "h1_conn.h"
 #include "origin.h"
 #include "site.h"
+#include "tls.h"
 #include "worker.h"
 
 #define ACCEPT_BATCH 64
@@ -138,6 +139,11 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 	EC_CHECK_MAGIC(w, EC_WORKER_MAGIC);
 	const struct ec_config *cf = w->site->conf;
 	w->activity++;
+	struct ec_tls_ctx *tls = NULL;
+	bool is_tls = false;
+	for (unsigned i = w->tls_first; i < w->nlisten; i++)
+		if (w->listen_fds[i] == fd)
+			is_tls = true, tls = w->site->tls;
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
@@ -161,10 +167,14 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 			stop_accepting(w);
 			break;
 		}
+		if (is_tls && tls == NULL) {
+			close(cfd); /* a reload dropped every certificate: TLS cannot be served */
+			continue;
+		}
 		int one = 1;
 		if (ss.ss_family != AF_UNIX)
 			setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		ec_h1_conn_new(w, cfd, (struct sockaddr *)&ss, sl);
+		ec_h1_conn_new(w, cfd, (struct sockaddr *)&ss, sl, tls);
 	}
 }
 
@@ -305,6 +315,7 @@ struct ec_worker *ec_worker_new(unsigned id, struct ec_site *site, const int *li
 	if (w->scratch == NULL || apply_site(w, site, w->tv_own) != 0)
 		goto fail;
 	w->nlisten = nlisten;
+	w->tls_first = nlisten;
 	w->listen_fds = calloc(nlisten ? nlisten : 1, sizeof(int));
 	w->ev_listen = calloc(nlisten ? nlisten : 1, sizeof(struct event *));
 	if (w->listen_fds == NULL || w->ev_listen == NULL)

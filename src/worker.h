@@ -51,6 +51,7 @@ struct ec_worker {
 	unsigned nlisten;
 	int *listen_fds;
 	struct event **ev_listen;
+	unsigned tls_first; /* listen_fds[tls_first..nlisten) are TLS listeners */
 	bool accepting;
 
 	/* client connections (for draining and the connection limit) */

@@ -238,7 +238,8 @@ static const char *all_keys_yaml = "listen: ['127.0.0.1:81', '[::1]:82']\n"     
                                    "origin.dns_interval: 5s\n"                   /* 82 */
                                    "origin.dns_resolv_conf: /r.conf\n"           /* 83 */
                                    "origin.protocol: h2c\n"                      /* 84 */
-                                   "purge_allow: '127.0.0.1/32, ::1'\n";          /* 85 */
+                                   "purge_allow: '127.0.0.1/32, ::1'\n"           /* 85 */
+                                   "h2_max_streams: 64\n";                       /* 86 */
 
 START_TEST(test_yaml_every_key)
 {
@@ -344,6 +345,7 @@ START_TEST(test_yaml_every_key)
 	ck_assert_double_eq(c->dns_interval, 5);
 	ck_assert_str_eq(c->dns_resolv_conf, "/r.conf");
 	ck_assert_str_eq(c->lb.protocol, "h2c");
+	ck_assert_uint_eq(c->h2_streams, 64);
 
 	/* every key has its line */
 	static const struct {
