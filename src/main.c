@@ -332,6 +332,26 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* Signals are caught from before the "listening" lines on: a SIGTERM
+	 * that comes at once (a supervisor, a test) waits in the base for the
+	 * loop, instead of killing a daemon that has not installed its handlers. */
+	M.base = event_base_new();
+	if (M.base == NULL) {
+		fprintf(stderr, "edgecache: out of memory\n");
+		return 1;
+	}
+	struct event *sigs[] = {
+		evsignal_new(M.base, SIGHUP, on_reload, NULL),
+		evsignal_new(M.base, SIGTERM, on_term, NULL),
+		evsignal_new(M.base, SIGINT, on_term, NULL),
+		evsignal_new(M.base, SIGUSR1, on_reopen, NULL),
+	};
+	for (size_t i = 0; i < EC_ARRAY_LEN(sigs); i++)
+		if (sigs[i] == NULL || event_add(sigs[i], NULL) != 0) {
+			fprintf(stderr, "edgecache: cannot install signal handlers\n");
+			return 1;
+		}
+
 	M.nworkers = c->workers;
 	int *fds = bind_all(c, M.nworkers, err, sizeof(err));
 	if (fds == NULL) {
@@ -339,8 +359,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	M.workers = calloc(M.nworkers, sizeof(*M.workers));
-	M.base = event_base_new();
-	if (M.workers == NULL || M.base == NULL) {
+	if (M.workers == NULL) {
 		fprintf(stderr, "edgecache: out of memory\n");
 		return 1;
 	}
@@ -373,17 +392,6 @@ int main(int argc, char **argv)
 	ec_log_info("edgecache %s started: %u workers, %u origins", PACKAGE_VERSION, M.nworkers,
 		    M.site->nbackends);
 
-	struct event *sigs[] = {
-		evsignal_new(M.base, SIGHUP, on_reload, NULL),
-		evsignal_new(M.base, SIGTERM, on_term, NULL),
-		evsignal_new(M.base, SIGINT, on_term, NULL),
-		evsignal_new(M.base, SIGUSR1, on_reopen, NULL),
-	};
-	for (size_t i = 0; i < EC_ARRAY_LEN(sigs); i++)
-		if (sigs[i] == NULL || event_add(sigs[i], NULL) != 0) {
-			fprintf(stderr, "edgecache: cannot install signal handlers\n");
-			return 1;
-		}
 	event_base_dispatch(M.base);
 
 	ec_admin_free(&M.admin); /* it reads the workers' counters: before they go */
