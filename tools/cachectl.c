@@ -619,14 +619,31 @@ static int cmd_ls(int argc, char **argv)
 static void print_variant(json_t *v, long long now)
 {
 	char sz[32], age[32], ttl[32];
-	human_size((uint64_t)jint(v, "size"), sz, sizeof(sz));
+	if (json_is_integer(json_object_get(v, "size")))
+		human_size((uint64_t)jint(v, "size"), sz, sizeof(sz));
+	else
+		snprintf(sz, sizeof(sz), "-"); /* a disk variant other than the newest */
 	human_age(now - jint(v, "stored_at"), age, sizeof(age));
 	human_age(jint(v, "expires") - now, ttl, sizeof(ttl));
 	bool stale = json_is_true(json_object_get(v, "stale"));
 	printf("\n%svariant%s  tier %s%s%s\n", BOLD, RESET, jstr(v, "tier"), stale ? "  " : "",
 	       stale ? "(soft-purged: stale)" : "");
 	const char *vk = jstr(v, "vary_key");
-	row("vary key", "%s", vk[0] ? vk : "(none)");
+	/* the secondary key: "name=value" lines, shown on one line */
+	char vkl[512];
+	size_t o = 0;
+	for (const char *p = vk; *p && o + 3 < sizeof(vkl); p++) {
+		if (*p == '\n') {
+			if (p[1] != '\0') {
+				vkl[o++] = ';';
+				vkl[o++] = ' ';
+			}
+		} else if ((unsigned char)*p >= 0x20) {
+			vkl[o++] = *p;
+		}
+	}
+	vkl[o] = '\0';
+	row("vary key", "%s", o ? vkl : "(none)");
 	row("status", "%lld", jint(v, "status"));
 	row("size", "%s", sz);
 	row("hits", "%lld", jint(v, "hits"));

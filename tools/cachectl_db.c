@@ -220,6 +220,31 @@ static json_t *headers_json(struct ec_str blk)
 	return arr;
 }
 
+/* Surrogate-Key (space-separated) and Cache-Tag (comma-separated) values. */
+static json_t *tags_json(struct ec_str blk)
+{
+	json_t *arr = json_array();
+	json_t *h = headers_json(blk), *x;
+	size_t i;
+	json_array_foreach(h, i, x)
+	{
+		const char *name = json_string_value(json_array_get(x, 0));
+		const char *val = json_string_value(json_array_get(x, 1));
+		const char *seps = strcasecmp(name, "surrogate-key") == 0 ? " \t"
+		                   : strcasecmp(name, "cache-tag") == 0   ? ", \t"
+		                                                          : NULL;
+		for (const char *p = val; seps != NULL && *p;) {
+			p += strspn(p, seps);
+			size_t n = strcspn(p, seps);
+			if (n > 0)
+				json_array_append_new(arr, json_stringn(p, n));
+			p += n;
+		}
+	}
+	json_decref(h);
+	return arr;
+}
+
 json_t *ctl_db_inspect(const char *url, long long now)
 {
 	char *key = url_key(url);
@@ -250,14 +275,15 @@ json_t *ctl_db_inspect(const char *url, long long now)
 		const struct ec_obj_attr *at = ec_obj_attr(c.o[i]);
 		struct ec_str vk = ec_obj_vkey(c.o[i]);
 		json_t *v = json_pack(
-		        "{s:s, s:s%, s:i, s:I, s:i, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
+		        "{s:s, s:s%, s:i, s:o, s:i, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
 		        "tier", "disk", "vary_key", vk.p ? vk.p : "", vk.len, "status", at->status,
-		        "size", (json_int_t)(c.n == 1 ? ent.body_len : 0), "hits", 0, "stale",
-		        (ec_obj_flags(c.o[i]) & EC_OBJF_STALE) != 0, "stored_at",
-		        (json_int_t)at->stored_at, "date", (json_int_t)at->date, "expires",
-		        (json_int_t)at->expires, "lifetime", (json_int_t)at->lifetime, "age",
-		        (json_int_t)(now - at->stored_at), "ttl", (json_int_t)(at->expires - now),
-		        "tags", json_array(), "headers", headers_json(ec_obj_headers(c.o[i])));
+		        "size", c.n == 1 ? json_integer((json_int_t)ent.body_len) : json_null(),
+		        "hits", 0, "stale", (ec_obj_flags(c.o[i]) & EC_OBJF_STALE) != 0,
+		        "stored_at", (json_int_t)at->stored_at, "date", (json_int_t)at->date,
+		        "expires", (json_int_t)at->expires, "lifetime", (json_int_t)at->lifetime,
+		        "age", (json_int_t)(now - at->stored_at), "ttl",
+		        (json_int_t)(at->expires - now), "tags", tags_json(ec_obj_headers(c.o[i])),
+		        "headers", headers_json(ec_obj_headers(c.o[i])));
 		json_array_append_new(vars, v);
 		ec_obj_unref(&c.o[i]);
 	}
