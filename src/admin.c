@@ -44,6 +44,7 @@ struct aconn {
 	struct ec_h1_parser parser;
 	char peer[64];
 	bool answered;
+	struct aconn *next, *prev; /* ec_admin.conns, freed at exit if still open */
 };
 
 /* --- helpers for the handlers ---------------------------------------------- */
@@ -185,6 +186,12 @@ static const char *status_text(int st)
 static void aconn_free(struct aconn *c)
 {
 	EC_CHECK_MAGIC(c, ACONN_MAGIC);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->a->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 	bufferevent_free(c->bev);
 	c->magic = 0;
 	free(c);
@@ -378,6 +385,10 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 		c->magic = ACONN_MAGIC;
 		c->a = a;
 		c->bev = bev;
+		c->next = a->conns;
+		if (a->conns)
+			a->conns->prev = c;
+		a->conns = c;
 		if (ss.ss_family == AF_UNIX)
 			snprintf(c->peer, sizeof(c->peer), "unix");
 		else if (getnameinfo((struct sockaddr *)&ss, sl, c->peer, sizeof(c->peer), NULL, 0,
@@ -575,6 +586,8 @@ void ec_admin_free(struct ec_admin **ap)
 		(void)w;
 		pthread_join(a->thread, NULL);
 	}
+	while (a->conns != NULL) /* the thread has stopped: nothing else touches them */
+		aconn_free(a->conns);
 	if (a->ev_accept)
 		event_free(a->ev_accept);
 	if (a->ev_stop)
@@ -582,7 +595,7 @@ void ec_admin_free(struct ec_admin **ap)
 	if (a->ev_lurk)
 		event_free(a->ev_lurk);
 	if (a->base)
-		event_base_free(a->base); /* frees nothing of the connections left: */
+		event_base_free(a->base);
 	for (int i = 0; i < 2; i++)
 		if (a->stop_fds[i] >= 0)
 			close(a->stop_fds[i]);

@@ -434,19 +434,25 @@ static int disk_size_cb(const struct ec_disk_entry *e, void *arg)
 	return 0;
 }
 
+/* size < 0: unknown (the disk tier reports only its newest variant's size) */
 static void variant_json(struct evbuffer *o, const struct ec_obj *obj, const char *tier,
-                         uint64_t size, int64_t now, bool first)
+                         long long size, int64_t now, bool first)
 {
 	const struct ec_obj_attr *at = ec_obj_attr(obj);
+	char sizebuf[32];
+	if (size < 0)
+		snprintf(sizebuf, sizeof(sizebuf), "null");
+	else
+		snprintf(sizebuf, sizeof(sizebuf), "%lld", size);
 	evbuffer_add_printf(o, "%s\n  {\"tier\": \"%s\", \"vary_key\": ", first ? "" : ",", tier);
 	ec_json_view(o, ec_obj_vkey(obj));
 	evbuffer_add_printf(
 	        o,
-	        ", \"status\": %d, \"size\": %llu, \"hits\": %llu, \"stale\": %s, "
+	        ", \"status\": %d, \"size\": %s, \"hits\": %llu, \"stale\": %s, "
 	        "\"stored_at\": %lld, \"date\": %lld, \"request_time\": %lld, "
 	        "\"response_time\": %lld, \"expires\": %lld, \"lifetime\": %lld, "
 	        "\"age\": %lld, \"ttl\": %lld, \"last_access\": %lld,\n   \"tags\": [",
-	        at->status, (unsigned long long)size, (unsigned long long)ec_obj_hits(obj),
+	        at->status, sizebuf, (unsigned long long)ec_obj_hits(obj),
 	        (ec_obj_flags(obj) & EC_OBJF_STALE) ? "true" : "false", (long long)at->stored_at,
 	        (long long)at->date, (long long)at->request_time, (long long)at->response_time,
 	        (long long)at->expires, (long long)at->lifetime, (long long)(now - at->stored_at),
@@ -525,11 +531,12 @@ void ec_admin_object(struct ec_admin_req *r)
 	ec_json_view(r->out, key);
 	evbuffer_add_printf(r->out, ", \"variants\": [");
 	for (size_t i = 0; i < mem.n; i++)
-		variant_json(r->out, mem.o[i], "memory", ec_obj_body_len(mem.o[i]), now, i == 0);
+		variant_json(r->out, mem.o[i], "memory", (long long)ec_obj_body_len(mem.o[i]), now,
+		             i == 0);
 	for (size_t i = 0; i < dsk.n; i++)
 		/* the disk tier reports the newest variant's body size (ec_disk_entry) */
-		variant_json(r->out, dsk.o[i], "disk", dsk.n == 1 ? ds.body_len : 0, now,
-		             mem.n == 0 && i == 0);
+		variant_json(r->out, dsk.o[i], "disk", dsk.n == 1 ? (long long)ds.body_len : -1,
+		             now, mem.n == 0 && i == 0);
 	evbuffer_add_printf(r->out, "]}\n");
 out:
 	for (size_t i = 0; i < mem.n; i++)

@@ -19,6 +19,7 @@
 struct evbuffer;
 struct event_base;
 struct event;
+struct aconn;
 
 #define EC_ADMIN_MAGIC    0x41444d4eu
 #define EC_ADMIN_MAX_BODY (1u << 20)
@@ -39,6 +40,7 @@ struct ec_admin {
 	int stop_fds[2];
 	pthread_t thread;
 	bool started;
+	struct aconn *conns; /* open connections (admin thread) */
 };
 
 /* One call: what the handler reads and what it writes. */

@@ -34,36 +34,18 @@
 
 #include <jansson.h>
 
-#include "storage/ec_disk.h"
-#include "storage/ec_hdrcodec.h"
-#include "src/tiers.h"
+#include "cachectl.h"
 
-#define EXIT_FAIL  1
-#define EXIT_USAGE 2
-
-static struct {
-	const char *admin;
-	const char *token_file;
-	const char *db;
-	bool json;
-	bool color;
-	char token[512];
-} G;
+struct ctl_globals G;
 
 /* --- output helpers ------------------------------------------------------------- */
 
-static const char *C(const char *code)
+const char *ctl_color(const char *code)
 {
 	return G.color ? code : "";
 }
-#define BOLD   C("\033[1m")
-#define DIM    C("\033[2m")
-#define RED    C("\033[31m")
-#define YELLOW C("\033[33m")
-#define GREEN  C("\033[32m")
-#define RESET  C("\033[0m")
 
-static void EC_PRINTF(1, 2) die_msg(const char *fmt, ...)
+void EC_PRINTF(1, 2) die_msg(const char *fmt, ...)
 {
 	va_list ap;
 	fprintf(stderr, "%scachectl:%s ", G.color ? "\033[31m" : "", G.color ? "\033[0m" : "");
@@ -73,7 +55,7 @@ static void EC_PRINTF(1, 2) die_msg(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void human_size(uint64_t b, char *out, size_t cap)
+void human_size(uint64_t b, char *out, size_t cap)
 {
 	const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
 	double v = (double)b;
@@ -89,7 +71,7 @@ static void human_size(uint64_t b, char *out, size_t cap)
 }
 
 /* Seconds as "45s", "12m", "3h", "2d"; negative as "-" prefixed (expired). */
-static void human_age(long long s, char *out, size_t cap)
+void human_age(long long s, char *out, size_t cap)
 {
 	const char *neg = s < 0 ? "-" : "";
 	long long a = s < 0 ? -s : s;
@@ -348,7 +330,7 @@ static void urlenc(const char *s, char *out, size_t cap)
 	out[o] = '\0';
 }
 
-static void print_json(json_t *j)
+void print_json(json_t *j)
 {
 	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (s) {
@@ -411,7 +393,7 @@ static int cmd_usage(const char *name, const char *fmt, ...)
 
 /* --- stats ------------------------------------------------------------------------------- */
 
-static void row(const char *label, const char *fmt, ...)
+void row(const char *label, const char *fmt, ...)
 {
 	va_list ap;
 	printf("  %s%-18s%s ", BOLD, label, RESET);
@@ -483,96 +465,7 @@ static int stats_online(void)
 	return 0;
 }
 
-/* --- offline: the disk tier ------------------------------------------------------------ */
-
-static struct ec_hdrcodec *offline_codec;
-
-static struct ec_disk *open_db(void)
-{
-	offline_codec = ec_hdrcodec_new(0);
-	uint32_t id;
-	const char *why = "out of memory";
-	if (offline_codec == NULL ||
-	    ec_hdrcodec_add_dict(offline_codec, ec_hdrcodec_default_dict,
-	                         ec_hdrcodec_default_dict_len, true, &id, &why) != 0) {
-		die_msg("header dictionary: %s", why);
-		return NULL;
-	}
-	struct ec_disk_config dc;
-	ec_disk_config_default(&dc, G.db, 1u << 20);
-	dc.read_only = true;
-	dc.meta_version = EC_TIERS_META_VERSION;
-	dc.codec = offline_codec;
-	char err[1024];
-	struct ec_disk *d = ec_disk_open(&dc, err, sizeof(err));
-	if (d == NULL)
-		die_msg("--db %s", err);
-	return d;
-}
-
-static void close_db(struct ec_disk **d)
-{
-	ec_disk_close(d);
-	ec_hdrcodec_free(&offline_codec);
-}
-
-struct dbcount {
-	uint64_t keys, variants, bytes, stale, expired;
-	long long now;
-};
-
-static int dbcount_cb(const struct ec_disk_entry *e, void *arg)
-{
-	struct dbcount *c = arg;
-	c->keys++;
-	c->variants += e->nvariants;
-	c->bytes += e->body_len;
-	c->stale += e->stale;
-	c->expired += e->expires < c->now;
-	return 0;
-}
-
-static int stats_offline(void)
-{
-	struct ec_disk *d = open_db();
-	if (d == NULL)
-		return EXIT_FAIL;
-	struct ec_disk_stats s;
-	ec_disk_stats(d, &s);
-	struct dbcount c = {.now = (long long)time(NULL)};
-	ec_disk_list(d, (struct ec_str){"", 0}, 0, dbcount_cb, &c);
-	if (G.json) {
-		printf("{\"dir\": \"%s\", \"objects\": %llu, \"keys\": %llu, \"used_bytes\": %llu, "
-		       "\"map_size\": %llu, \"body_bytes\": %llu, \"stale\": %llu, \"expired\": "
-		       "%llu}\n",
-		       G.db, (unsigned long long)s.objects, (unsigned long long)c.keys,
-		       (unsigned long long)s.used_bytes, (unsigned long long)s.map_size,
-		       (unsigned long long)c.bytes, (unsigned long long)c.stale,
-		       (unsigned long long)c.expired);
-	} else {
-		char a[32], b[32], e[32];
-		human_size(s.used_bytes, a, sizeof(a));
-		human_size(s.map_size, b, sizeof(b));
-		human_size(c.bytes, e, sizeof(e));
-		printf("%sdisk tier%s  %s (read-only)\n", BOLD, RESET, G.db);
-		row("objects", "%llu variants of %llu keys", (unsigned long long)s.objects,
-		    (unsigned long long)c.keys);
-		row("space", "%s used of %s; bodies %s", a, b, e);
-		row("stale", "%llu soft-purged, %llu expired", (unsigned long long)c.stale,
-		    (unsigned long long)c.expired);
-	}
-	close_db(&d);
-	return 0;
-}
-
 /* --- ls ----------------------------------------------------------------------------------- */
-
-struct obj {
-	char *key;
-	const char *tier;
-	long long size, age, ttl, hits, variants;
-	bool stale;
-};
 
 static int sort_by; /* 0 key, 1 hits, 2 size, 3 age */
 
@@ -591,7 +484,7 @@ static int obj_cmp(const void *x, const void *y)
 	return strcmp(a->key, b->key);
 }
 
-static void print_objects(struct obj *o, size_t n, size_t limit)
+void print_objects(struct obj *o, size_t n, size_t limit)
 {
 	size_t kw = 3;
 	for (size_t i = 0; i < n && i < limit; i++)
@@ -610,38 +503,6 @@ static void print_objects(struct obj *o, size_t n, size_t limit)
 	}
 	if (n > limit)
 		printf("%s... %zu more (--limit)%s\n", DIM, n - limit, RESET);
-}
-
-struct dbls {
-	struct obj *o;
-	size_t n, cap;
-	long long now;
-};
-
-static int dbls_cb(const struct ec_disk_entry *e, void *arg)
-{
-	struct dbls *l = arg;
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 256;
-		struct obj *no = realloc(l->o, nc * sizeof(*no));
-		if (no == NULL)
-			return 1;
-		l->o = no;
-		l->cap = nc;
-	}
-	struct obj *o = &l->o[l->n];
-	o->key = strndup(e->key.p, e->key.len);
-	if (o->key == NULL)
-		return 1;
-	o->tier = "disk";
-	o->size = (long long)e->body_len;
-	o->age = l->now - e->stored_at;
-	o->ttl = e->expires - l->now;
-	o->hits = 0;
-	o->variants = (long long)e->nvariants;
-	o->stale = e->stale;
-	l->n++;
-	return 0;
 }
 
 static int cmd_ls(int argc, char **argv)
@@ -668,13 +529,10 @@ static int cmd_ls(int argc, char **argv)
 		} else
 			return cmd_usage("ls", "unexpected argument '%s'", argv[i]);
 	}
-	struct dbls l = {.now = (long long)time(NULL)};
+	struct ctl_objs l = {0};
 	if (G.db != NULL) {
-		struct ec_disk *d = open_db();
-		if (d == NULL)
+		if (ctl_db_list(prefix, &l) != 0)
 			return EXIT_FAIL;
-		ec_disk_list(d, (struct ec_str){prefix, strlen(prefix)}, 0, dbls_cb, &l);
-		close_db(&d);
 		if (G.json) {
 			json_t *arr = json_array();
 			for (size_t i = 0; i < l.n; i++)
@@ -761,14 +619,31 @@ static int cmd_ls(int argc, char **argv)
 static void print_variant(json_t *v, long long now)
 {
 	char sz[32], age[32], ttl[32];
-	human_size((uint64_t)jint(v, "size"), sz, sizeof(sz));
+	if (json_is_integer(json_object_get(v, "size")))
+		human_size((uint64_t)jint(v, "size"), sz, sizeof(sz));
+	else
+		snprintf(sz, sizeof(sz), "-"); /* a disk variant other than the newest */
 	human_age(now - jint(v, "stored_at"), age, sizeof(age));
 	human_age(jint(v, "expires") - now, ttl, sizeof(ttl));
 	bool stale = json_is_true(json_object_get(v, "stale"));
 	printf("\n%svariant%s  tier %s%s%s\n", BOLD, RESET, jstr(v, "tier"), stale ? "  " : "",
 	       stale ? "(soft-purged: stale)" : "");
 	const char *vk = jstr(v, "vary_key");
-	row("vary key", "%s", vk[0] ? vk : "(none)");
+	/* the secondary key: "name=value" lines, shown on one line */
+	char vkl[512];
+	size_t o = 0;
+	for (const char *p = vk; *p && o + 3 < sizeof(vkl); p++) {
+		if (*p == '\n') {
+			if (p[1] != '\0') {
+				vkl[o++] = ';';
+				vkl[o++] = ' ';
+			}
+		} else if ((unsigned char)*p >= 0x20) {
+			vkl[o++] = *p;
+		}
+	}
+	vkl[o] = '\0';
+	row("vary key", "%s", o ? vkl : "(none)");
 	row("status", "%lld", jint(v, "status"));
 	row("size", "%s", sz);
 	row("hits", "%lld", jint(v, "hits"));
@@ -792,135 +667,6 @@ static void print_variant(json_t *v, long long now)
 	}
 }
 
-/* The key of a URL under the default key rules (for --db, which has no config). */
-static char *url_key(const char *url)
-{
-	const char *rest;
-	const char *scheme;
-	if (strncasecmp(url, "http://", 7) == 0)
-		scheme = "http", rest = url + 7;
-	else if (strncasecmp(url, "https://", 8) == 0)
-		scheme = "https", rest = url + 8;
-	else
-		return NULL;
-	size_t hl = strcspn(rest, "/?");
-	char host[300];
-	snprintf(host, sizeof(host), "%.*s", (int)hl, rest);
-	for (char *p = host; *p; p++)
-		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-	const char *dflt = strcmp(scheme, "https") == 0 ? ":443" : ":80";
-	size_t n = strlen(host), dl = strlen(dflt);
-	if (n > dl && strcmp(host + n - dl, dflt) == 0)
-		host[n - dl] = '\0';
-	const char *path = rest + hl;
-	size_t cap = strlen(url) + 16;
-	char *k = malloc(cap);
-	if (k)
-		snprintf(k, cap, "%s://%s%s%s", scheme, host, path[0] == '/' ? "" : "/", path);
-	return k;
-}
-
-struct collect {
-	struct ec_obj *o[64];
-	size_t n;
-};
-
-static bool collect_variant(const struct ec_obj *obj, void *arg)
-{
-	struct collect *c = arg;
-	if (c->n < EC_ARRAY_LEN(c->o)) {
-		ec_obj_ref((struct ec_obj *)obj);
-		c->o[c->n++] = (struct ec_obj *)obj;
-	}
-	return false;
-}
-
-static int size_cb(const struct ec_disk_entry *e, void *arg)
-{
-	struct ec_disk_entry *out = arg;
-	if (e->key.len == out->key.len && memcmp(e->key.p, out->key.p, e->key.len) == 0) {
-		out->body_len = e->body_len;
-		out->nvariants = e->nvariants;
-		return 1;
-	}
-	return 0;
-}
-
-/* A stored header block: "Name: value\r\n" lines. */
-static json_t *headers_json(struct ec_str blk)
-{
-	json_t *arr = json_array();
-	const char *p = blk.p, *end = blk.p + blk.len;
-	while (p < end) {
-		const char *nl = memmem(p, (size_t)(end - p), "\r\n", 2);
-		if (nl == NULL)
-			nl = end;
-		const char *colon = memchr(p, ':', (size_t)(nl - p));
-		if (colon != NULL) {
-			const char *v = colon + 1;
-			while (v < nl && *v == ' ')
-				v++;
-			json_array_append_new(arr, json_pack("[s%, s%]", p, (size_t)(colon - p), v,
-			                                     (size_t)(nl - v)));
-		}
-		p = nl + 2;
-	}
-	return arr;
-}
-
-static json_t *inspect_offline(const char *url, long long now)
-{
-	char *key = url_key(url);
-	if (key == NULL) {
-		die_msg("inspect: '%s' is not an absolute http:// or https:// URL", url);
-		return NULL;
-	}
-	struct ec_disk *d = open_db();
-	if (d == NULL) {
-		free(key);
-		return NULL;
-	}
-	struct ec_key k = ec_key_make(key, strlen(key));
-	struct collect c = {0};
-	struct ec_lookup lk = {.key = &k,
-	                       .match = collect_variant,
-	                       .match_arg = &c,
-	                       .now = -1,
-	                       .flags = EC_LOOKUP_PEEK};
-	struct ec_obj *o = NULL;
-	ec_disk_lookup(d, &lk, &o);
-	if (o != NULL)
-		ec_obj_unref(&o);
-	struct ec_disk_entry ent = {.key = {key, strlen(key)}};
-	ec_disk_list(d, ent.key, 0, size_cb, &ent);
-	json_t *vars = json_array();
-	for (size_t i = 0; i < c.n; i++) {
-		const struct ec_obj_attr *at = ec_obj_attr(c.o[i]);
-		struct ec_str vk = ec_obj_vkey(c.o[i]);
-		json_t *v = json_pack(
-		        "{s:s, s:s%, s:i, s:I, s:i, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
-		        "tier", "disk", "vary_key", vk.p ? vk.p : "", vk.len, "status", at->status,
-		        "size", (json_int_t)(c.n == 1 ? ent.body_len : 0), "hits", 0, "stale",
-		        (ec_obj_flags(c.o[i]) & EC_OBJF_STALE) != 0, "stored_at",
-		        (json_int_t)at->stored_at, "date", (json_int_t)at->date, "expires",
-		        (json_int_t)at->expires, "lifetime", (json_int_t)at->lifetime, "age",
-		        (json_int_t)(now - at->stored_at), "ttl", (json_int_t)(at->expires - now),
-		        "tags", json_array(), "headers", headers_json(ec_obj_headers(c.o[i])));
-		json_array_append_new(vars, v);
-		ec_obj_unref(&c.o[i]);
-	}
-	close_db(&d);
-	if (c.n == 0) {
-		die_msg("inspect: not in %s: %s", G.db, key);
-		json_decref(vars);
-		free(key);
-		return NULL;
-	}
-	json_t *j = json_pack("{s:s, s:o}", "key", key, "variants", vars);
-	free(key);
-	return j;
-}
-
 static int cmd_inspect(int argc, char **argv)
 {
 	if (argc != 2)
@@ -928,7 +674,7 @@ static int cmd_inspect(int argc, char **argv)
 	long long now = (long long)time(NULL);
 	json_t *j;
 	if (G.db != NULL) {
-		j = inspect_offline(argv[1], now);
+		j = ctl_db_inspect(argv[1], now);
 	} else {
 		size_t cap = strlen(argv[1]) * 3 + 32;
 		char *tgt = malloc(cap), *enc = malloc(cap);
@@ -1217,7 +963,7 @@ static int cmd_stats(int argc, char **argv)
 {
 	if (argc != 1)
 		return cmd_usage("stats", "takes no arguments");
-	return G.db ? stats_offline() : stats_online();
+	return G.db ? ctl_db_stats() : stats_online();
 }
 
 static const struct cmd cmds[] = {

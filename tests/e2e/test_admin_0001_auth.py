@@ -120,3 +120,14 @@ def test_bad_requests_get_4xx_and_the_api_keeps_serving(start_edgecache, tmp_pat
     assert r.startswith(b"HTTP/1.1 400 "), r
     assert "admin: bad request from 127.0.0.1" in ec.stderr_text()
     assert admin_get(admin, "/health")[0] == 200
+
+
+def test_stop_with_an_admin_connection_open(start_edgecache, tmp_path):
+    import socket
+    ec, admin, tok = start_admin(start_edgecache, tmp_path)
+    host, port = admin[len("http://"):].rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=5)
+    s.sendall(b"GET /stats HTTP/1.1\r\nHost: a\r\n")  # a head never finished
+    assert admin_get(admin, "/health")[0] == 200
+    assert ec.stop() == 0
+    s.close()

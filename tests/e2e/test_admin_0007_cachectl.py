@@ -120,3 +120,36 @@ def test_db_reads_a_stopped_daemons_disk_tier(start_edgecache, origin, tmp_path)
     assert p.returncode == 1
     # read-only: nothing in the directory changed
     assert sorted((f.name, f.stat().st_size, f.stat().st_mtime) for f in disk.iterdir()) == files
+
+
+def test_objects_pages_with_a_cursor(start_edgecache, origin, tmp_path):
+    import http.client
+    import json
+    import urllib.parse
+    from test_admin_0000_support import TOKEN
+    ec, admin, tok = start_admin(start_edgecache, tmp_path)
+    for i in range(5):
+        assert cache_status(ec.get("/pg/%d?cc=max-age=600" % i)).get("stored")
+    host, port = admin[len("http://"):].rsplit(":", 1)
+
+    def page(cursor):
+        q = "/objects?prefix=http://example.test/pg/&limit=2"
+        if cursor:
+            q += "&cursor=" + urllib.parse.quote(cursor, safe="")
+        c = http.client.HTTPConnection(host, int(port), timeout=10)
+        c.request("GET", q, headers={"Authorization": "Bearer " + TOKEN})
+        r = c.getresponse()
+        body = json.loads(r.read())
+        c.close()
+        assert r.status == 200
+        return body
+
+    keys, cursor = [], None
+    for _ in range(3):
+        body = page(cursor)
+        keys += [o["key"] for o in body["objects"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert keys == ["http://example.test/pg/%d?cc=max-age=600" % i for i in range(5)]
+    assert cursor is None
