@@ -137,6 +137,9 @@ static void stream_end(struct h2_stream *st, const char *gone_reason)
 		st->req_active = false;
 		ec_pipeline_finish(r);
 	}
+	size_t unread = evbuffer_get_length(st->in);
+	if (unread > 0 && s->ng != NULL) /* give the connection window back */
+		nghttp2_session_consume_connection(s->ng, unread);
 	if (st->prev)
 		st->prev->next = st->next;
 	else
@@ -405,8 +408,10 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id, const u
 	struct ec_h2_sess *s = arg;
 	EC_CHECK_MAGIC(s, H2_SESS_MAGIC);
 	struct h2_stream *st = stream_get(s, id);
-	if (st == NULL || !st->req_active)
+	if (st == NULL || !st->req_active || st->req.resp_done) {
+		nghttp2_session_consume(ng, id, len); /* nobody will read these */
 		return 0;
+	}
 	if (evbuffer_add(st->in, data, len) != 0)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	if (st->body_wanted) {
@@ -439,9 +444,14 @@ static ssize_t data_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t l
 	if (n < 0)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	size_t left = evbuffer_get_length(st->out);
-	if (left == 0 && st->out_eof)
+	if (left == 0 && st->out_eof) {
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
-	else if (n == 0) {
+		/* The response is complete but the client is still sending a body
+		 * nobody will read: end its side too (RFC 9113 8.1), so the stream
+		 * does not hold a concurrency slot and window forever. */
+		if (!st->in_eof)
+			nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, id, NGHTTP2_NO_ERROR);
+	} else if (n == 0) {
 		st->deferred = true;
 		return NGHTTP2_ERR_DEFERRED;
 	}
@@ -576,6 +586,10 @@ static long h2_body_read(struct ec_req *r, struct evbuffer *dst, size_t max, boo
 	size_t n = EC_MIN(have, max);
 	if (n > 0 && evbuffer_remove_buffer(st->in, dst, n) != (int)n)
 		return -1;
+	if (n > 0) {
+		nghttp2_session_consume(st->s->ng, st->id, n); /* reopen the windows */
+		ec_conn__kick(st->s->c);
+	}
 	r->body_read += n;
 	uint64_t max_body = wrk_of(st->s)->site->conf->max_body;
 	if (max_body && r->body_read > max_body) {
@@ -629,6 +643,10 @@ int ec_h2_start(struct ec_conn *c)
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
 	const struct ec_config *cf = c->wrk->site->conf;
 	nghttp2_option_set_max_deflate_dynamic_table_size(opt, 4096);
+	/* Request bodies: the windows reopen as the pipeline takes the bytes
+	 * (h2_body_read), so a client cannot push more than the windows into
+	 * memory: 1 MiB a stream, 4 MiB a connection. */
+	nghttp2_option_set_no_auto_window_update(opt, 1);
 	int rc = nghttp2_session_server_new2(&s->ng, cb, s, opt);
 	nghttp2_session_callbacks_del(cb);
 	nghttp2_option_del(opt);

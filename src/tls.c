@@ -141,7 +141,7 @@ static int ticket_cb(SSL *s, unsigned char key_name[16], unsigned char *iv, EVP_
 
 /* --- SNI and ALPN ----------------------------------------------------------- */
 
-static bool name_matches(const char *pat, const char *host, size_t hlen)
+bool ec_tls_name_matches(const char *pat, const char *host, size_t hlen)
 {
 	if (pat[0] == '*' && pat[1] == '.') {
 		/* one label: "a.example.com" matches "*.example.com", "example.com" does not */
@@ -160,7 +160,7 @@ static struct tls_cert *pick_cert(struct ec_tls_ctx *t, const char *host, size_t
 		for (unsigned i = 0; i < t->ncerts; i++)
 			for (unsigned j = 0; j < t->certs[i].nnames; j++) {
 				const char *n = t->certs[i].names[j];
-				if ((n[0] == '*') == (pass == 1) && name_matches(n, host, hlen))
+				if ((n[0] == '*') == (pass == 1) && ec_tls_name_matches(n, host, hlen))
 					return &t->certs[i];
 			}
 	return &t->certs[0];

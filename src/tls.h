@@ -49,6 +49,14 @@ struct ec_tls_ctx *ec_tls_ctx_ref(struct ec_tls_ctx *t);
 /* Drops a reference (any thread), frees at zero, clears *tp. */
 void ec_tls_ctx_unref(struct ec_tls_ctx **tp);
 
+/*
+ * Does the certificate name `pattern` (lower case, as collected from a
+ * certificate: "a.example.com" or "*.example.com") cover the SNI `host`
+ * (hlen bytes, any case)? A wildcard covers exactly one non-empty label.
+ * Pure; exposed for the unit tests.
+ */
+bool ec_tls_name_matches(const char *pattern, const char *host, size_t hlen);
+
 /* A server-side SSL object for an accepted socket, or NULL (resources). */
 struct ssl_st *ec_tls_conn_new(struct ec_tls_ctx *t, int fd);
 

@@ -217,3 +217,58 @@ def test_tls_handshake_timeout(start_tls):
     s.close()
     assert 0.8 < took < 5, took
     assert "not done within limits.header_timeout" in ec.stderr_text()
+
+
+def test_large_upload_over_h2_with_flow_control(start_tls, origin, tmp_path):
+    """8 MiB up, through 1 MiB stream windows that reopen only as the pipeline
+    forwards the bytes to the origin: they all arrive, in order."""
+    ec = start_tls()
+    body = bytes((i * 7) % 251 for i in range(8 * 1024 * 1024))
+    src = tmp_path / "upload"
+    src.write_bytes(body)
+    out = tmp_path / "echo"
+    r = curl_tls(ec, "a.test", "/bigpost?echo=1", "--data-binary", "@%s" % src, output=out)
+    assert r.code == 200, r
+    echo = json.loads(out.read_bytes())
+    assert echo["body_len"] == len(body), echo
+    assert echo["body_sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_response_before_the_body_ends_resets_the_client_side(start_edgecache, origin):
+    """A request refused at its head (413: Content-Length over limits.body) while
+    its client still sends the body: the stream ends with RST_STREAM(NO_ERROR) after
+    the response, and the connection serves on."""
+    import socket
+    import struct
+
+    ec = start_edgecache("-p", "limits.body=10")
+    s = socket.create_connection(("127.0.0.1", ec.port), timeout=5)
+
+    def frame(t, f, sid, p=b""):
+        return struct.pack(">I", len(p))[1:] + bytes([t, f]) + struct.pack(">I", sid) + p
+
+    # :method POST (static 3), :scheme http, :path /early, :authority a.test,
+    # content-length (static 28, literal without indexing): 1000
+    block = b"\x83\x86\x04\x06/early\x01\x06a.test\x0f\x0d\x041000"
+    s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0) + frame(1, 4, 1, block) +
+              frame(0, 0, 1, b"x" * 100))
+    data, frames = b"", []
+    s.settimeout(3)
+    try:
+        while not any(t == 3 for (t, _sid) in frames):
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+            frames, i = [], 0
+            while i + 9 <= len(data):
+                n = int.from_bytes(data[i:i + 3], "big")
+                frames.append((data[i + 3], int.from_bytes(data[i + 5:i + 9], "big")))
+                i += 9 + n
+    except socket.timeout:
+        pass
+    s.close()
+    on1 = [t for (t, sid) in frames if sid == 1]
+    assert on1[:1] == [1] and 3 in on1, frames  # HEADERS (413) ... RST_STREAM
+    r = curl(ec.url("/after?size=10"), http="--http2-prior-knowledge")
+    assert r.code == 200, r

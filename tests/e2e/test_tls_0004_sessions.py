@@ -39,12 +39,12 @@ def test_ticket_resumption_across_workers(start_tls, tmp_path):
     assert "HTTP/1.1 200" in out and "New, TLSv1.3" in out, out
 
 
-def make_ocsp(pki, pem, dest):
+def make_ocsp(pki, pem, dest, cn="a.test"):
     serial = _run("openssl", "x509", "-in", pem, "-noout", "-serial").stdout.decode().strip().split("=")[1]
     end = _run("openssl", "x509", "-in", pem, "-noout", "-enddate").stdout.decode().strip().split("=")[1]
     when = datetime.datetime.strptime(end.replace(" GMT", ""), "%b %d %H:%M:%S %Y")
-    index = dest.parent / "index.txt"
-    index.write_text("V\t%s\t\t%s\tunknown\t/CN=a.test\n" % (when.strftime("%y%m%d%H%M%SZ"), serial))
+    index = dest.parent / ("index-%s.txt" % serial)
+    index.write_text("V\t%s\t\t%s\tunknown\t/CN=%s\n" % (when.strftime("%y%m%d%H%M%SZ"), serial, cn))
     _run("openssl", "ocsp", "-index", index, "-rsigner", pki.ca, "-rkey", pki.ca_key, "-CA", pki.ca,
          "-issuer", pki.ca, "-cert", pem, "-respout", dest, "-ndays", "1")
 
@@ -56,11 +56,20 @@ def test_ocsp_stapling(start_tls, pki, tmp_path):
     cert = d / "a.pem"
     shutil.copy(pem, cert)
     make_ocsp(pki, cert, d / "a.pem.ocsp")
+    w_pem, w_key = pki.certs["*.wild.test"]
+    wcert = d / "wild.pem"
+    shutil.copy(w_pem, wcert)
+    make_ocsp(pki, wcert, d / "wild.pem.ocsp", cn="*.wild.test")
     b_pem, b_key = pki.certs["b.test"]
-    ec = start_tls(certs=["--cert", "%s,%s" % (cert, key), "--cert", "%s,%s" % (b_pem, b_key)])
-    out = s_client(ec, "a.test", "-status")
-    assert "OCSP Response Status: successful" in out, out
-    assert "Cert Status: good" in out, out
+    ec = start_tls(certs=["--cert", "%s,%s" % (cert, key), "--cert", "%s,%s" % (wcert, w_key),
+                          "--cert", "%s,%s" % (b_pem, b_key)])
+    for sni in ("a.test", "x.wild.test"):  # the default certificate, and one SNI picks
+        out = s_client(ec, sni, "-status")
+        assert "OCSP Response Status: successful" in out, out
+        assert "Cert Status: good" in out, out
+        serial = _run("openssl", "x509", "-in", cert if sni == "a.test" else wcert, "-noout",
+                      "-serial").stdout.decode().strip().split("=")[1]
+        assert "Serial Number: " + serial in out, out
     # b.test has no .ocsp file: nothing stapled
     out = s_client(ec, "b.test", "-status")
     assert "OCSP response: no response sent" in out, out
