@@ -316,9 +316,9 @@ struct ec_disk *ec_disk_open(const struct ec_disk_config *cfg, char *err, size_t
 	if (d->cfg.max_obj_size == 0 || d->cfg.max_obj_size > d->cfg.map_size / 4)
 		d->cfg.max_obj_size = d->cfg.map_size / 4;
 	/* A batch bigger than a small map's headroom would overflow it before the
-	 * watermark eviction could run: keep batches to 1/16 of the map. */
-	if (d->cfg.batch_bytes > d->cfg.map_size / 16)
-		d->cfg.batch_bytes = EC_MAX(d->cfg.map_size / 16, (size_t)64 << 10);
+	 * watermark eviction could run: keep batches to a quarter of the map. */
+	if (d->cfg.batch_bytes > d->cfg.map_size / 4)
+		d->cfg.batch_bytes = d->cfg.map_size / 4;
 	d->lock_fd = -1;
 	pthread_mutex_init(&d->qlock, NULL);
 	pthread_cond_init(&d->qcond, NULL);
