@@ -140,4 +140,18 @@ static inline bool ec_str_to_u64(struct ec_str s, uint64_t *out)
 	return true;
 }
 
+/* Writes v in decimal at p (no NUL); returns the end. At most 20 bytes. */
+static inline char *ec_put_u64(char *p, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		*p++ = tmp[--n];
+	return p;
+}
+
 #endif /* EC_UTIL_H */

@@ -142,13 +142,13 @@ size_t ec_forward_request_head(const struct ec_req *req, const struct ec_backend
 		p = put_field(p, h->name, h->value);
 	}
 
-	char via[96];
-	int vl = snprintf(via, sizeof(via), "%s %s",
-			  req->proto == EC_PROTO_HTTP10 ? "1.0"
-			  : req->proto == EC_PROTO_HTTP2 ? "2"
-							  : "1.1",
-			  cf->via_name);
-	p = put_joined(p, "Via", req, F_VIA, via, (size_t)vl);
+	char via[8 + sizeof(cf->via_name)];
+	const char *ver = req->proto == EC_PROTO_HTTP10  ? "1.0 "
+			  : req->proto == EC_PROTO_HTTP2 ? "2 "
+							 : "1.1 ";
+	char *ve = put(via, ver, strlen(ver));
+	ve = put(ve, cf->via_name, strnlen(cf->via_name, sizeof(cf->via_name)));
+	p = put_joined(p, "Via", req, F_VIA, via, (size_t)(ve - via));
 	if (cf->xff) {
 		p = put_joined(p, "X-Forwarded-For", req, F_XFF, req->client_ip,
 			       strlen(req->client_ip));
@@ -159,10 +159,13 @@ size_t ec_forward_request_head(const struct ec_req *req, const struct ec_backend
 	for (unsigned i = 0; i < nextra; i++)
 		p = put_field(p, extra[i].name, extra[i].value);
 
-	if (req->has_body && !req->body_length_known)
+	if (req->has_body && !req->body_length_known) {
 		p = put(p, "Transfer-Encoding: chunked\r\n", 28);
-	else if (req->body_length_known)
-		p += sprintf(p, "Content-Length: %llu\r\n", (unsigned long long)req->content_length);
+	} else if (req->body_length_known) {
+		p = put(p, "Content-Length: ", 16);
+		p = ec_put_u64(p, req->content_length);
+		p = put(p, "\r\n", 2);
+	}
 	p = put(p, "\r\n", 2);
 
 	v.iov_len = (size_t)(p - (char *)v.iov_base);

@@ -720,6 +720,13 @@ static char *put(char *p, const char *s, size_t n)
 	return p + n;
 }
 
+static char *put_length(char *p, uint64_t len)
+{
+	p = put(p, "Content-Length: ", 16);
+	p = ec_put_u64(p, len);
+	return put(p, "\r\n", 2);
+}
+
 static void h1_resp_head(struct ec_req *r, const struct ec_resp *resp)
 {
 	struct ec_conn *c = conn_of(r);
@@ -743,7 +750,11 @@ static void h1_resp_head(struct ec_req *r, const struct ec_resp *resp)
 	}
 	char *p = v.iov_base;
 	const char *reason = ec_http_reason(resp->status);
-	p += sprintf(p, "HTTP/1.1 %d %s\r\n", resp->status, reason);
+	p = put(p, "HTTP/1.1 ", 9);
+	p = ec_put_u64(p, (uint64_t)resp->status);
+	*p++ = ' ';
+	p = put(p, reason, strlen(reason));
+	p = put(p, "\r\n", 2);
 	for (unsigned i = 0; i < resp->nhdrs; i++) {
 		const struct ec_hdr *h = &resp->hdrs[i];
 		p = put(p, h->name.p, h->name.len);
@@ -755,9 +766,9 @@ static void h1_resp_head(struct ec_req *r, const struct ec_resp *resp)
 	c->resp_no_body = resp->no_body;
 	if (resp->no_body) {
 		if (resp->has_length && !bodiless_status)
-			p += sprintf(p, "Content-Length: %llu\r\n", (unsigned long long)resp->length);
+			p = put_length(p, resp->length);
 	} else if (resp->has_length) {
-		p += sprintf(p, "Content-Length: %llu\r\n", (unsigned long long)resp->length);
+		p = put_length(p, resp->length);
 	} else if (r->proto == EC_PROTO_HTTP11) {
 		p = put(p, "Transfer-Encoding: chunked\r\n", 28);
 		c->resp_chunked = true;

@@ -78,8 +78,9 @@ unsigned ec_pipeline__route(struct ec_req *req, uint32_t *hash)
 	struct ec_str key = req->cache.key;
 	if (key.len == 0)
 		key = req->path;
-	*hash = ec_lb_crc32(key.p, key.len);
 	unsigned g = ec_route_group(req->site, req->host, req->path);
+	/* only consistent hashing looks at the key's hash */
+	*hash = req->site->groups[g].ops == &ec_lb_ketama ? ec_lb_crc32(key.p, key.len) : 0;
 	int b = ec_route_pick(req->site, g, req->wrk->id, 0, *hash, ec_worker_now(req->wrk));
 	EC_ASSERT(b >= 0); /* a group has a backend, and nothing was tried */
 	return (unsigned)b;
