@@ -29,6 +29,7 @@
 #include "pipeline.h"
 #include "policy/cond.h"
 #include "policy/invalidate.h"
+#include "ban.h"
 #include "policy/predict.h"
 #include "policy/range.h"
 #include "policy/vary.h"
@@ -356,11 +357,29 @@ bool ec_cache_lookup(struct ec_req *req)
 	};
 	struct ec_obj *obj = NULL;
 	enum ec_lookup_rc rc = ec_tiers_lookup(w, &lk, &obj, &c->disk_hit);
+	if (rc == EC_LOOKUP_HIT && ec_ban_check(obj)) {
+		/* Banned after it was stored (src/ban.h): gone from both tiers. */
+		EC_STAT_INC(&w->stats, cache_banned);
+		ec_tiers_remove(w, obj);
+		ec_cobj_drop(&obj);
+		rc = EC_LOOKUP_MISS;
+		c->disk_hit = false;
+	}
 	if (rc == EC_LOOKUP_HIT && !c->disk_hit)
 		ec_tiers_hit(w, obj, now);
 	const struct ec_cmeta *meta = obj ? ec_obj_meta(obj) : NULL;
-	struct ec_fresh_decision d =
-		ec_fresh_decide(meta ? &meta->fresh : NULL, &c->freq, now, fconf(req));
+	const struct ec_fresh_meta *fm = meta ? &meta->fresh : NULL;
+	struct ec_fresh_meta soft;
+	if (obj != NULL && (ec_obj_flags(obj) & EC_OBJF_STALE)) {
+		/* Soft-purged: stale from now on, as if its lifetime had just run out,
+		 * so stale-while-revalidate and stale-if-error windows still apply. */
+		soft = meta->fresh;
+		int64_t age = ec_fresh_meta_age(&soft, now);
+		if (soft.lifetime > age)
+			soft.lifetime = EC_MAX(age, 0);
+		fm = &soft;
+	}
+	struct ec_fresh_decision d = ec_fresh_decide(fm, &c->freq, now, fconf(req));
 	/* Soft-purged objects are stale whatever their freshness said. */
 	if (obj != NULL && (ec_obj_flags(obj) & EC_OBJF_STALE) &&
 	    (d.use == EC_USE_FRESH || d.use == EC_USE_STALE))

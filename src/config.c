@@ -38,6 +38,7 @@
 
 #include "ec_util.h"
 #include "config.h"
+#include "config_priv.h"
 
 /* ---- the schema ---------------------------------------------------------- */
 
@@ -56,6 +57,8 @@ enum ktype {
 	KT_LISTEN,   /* list of struct ec_conf_listen */
 	KT_ORIGINS,  /* list of struct ec_conf_origin */
 	KT_CERTS,    /* list of struct ec_conf_cert */
+	KT_CHOICE,   /* char[]: one of the words of `choices` */
+	KT_GROUPS,   /* origin groups: config_groups.c */
 };
 
 #define KF_POSITIVE 1u /* ec_config_finish: must be > 0 */
@@ -71,6 +74,7 @@ struct key {
 	const char *deflt; /* text parsed by ec_config_defaults; NULL: empty/none */
 	const char *flag;  /* the command-line flag that also sets it, or NULL */
 	const char *doc;   /* one line, for --help */
+	const char *choices; /* KT_CHOICE: "a|b|c" */
 };
 
 #define FLD(f)        .off = offsetof(struct ec_config, f), .size = sizeof(((struct ec_config *)NULL)->f)
@@ -107,6 +111,8 @@ static const struct key keys[] = {
          .doc = "admin API: ADDR:PORT, off, or /unix/socket/path"},
         {"admin_token_file", KT_STR, FLD(admin_token_file), .deflt = "",
          .flag = "--admin-token-file", .doc = "admin bearer token file (or EDGECACHE_ADMIN_TOKEN)"},
+        {"purge_allow", KT_STR, FLD(purge_allow), .deflt = "",
+         .doc = "address ranges allowed to send PURGE; \"\" = none"},
         {"workers", KT_UINT, FLD(workers), .min = 0, .max = 256, .deflt = "0", .flag = "-w",
          .doc = "worker threads; 0 = online CPUs (at most 256)"},
         {"access_log", KT_STR, FLD(access_log), .deflt = "", .flag = "--access-log",
@@ -150,6 +156,48 @@ static const struct key keys[] = {
          .deflt = "60s", .doc = "close pooled connections idle this long"},
         {"origin.pool_max_requests", KT_UINT, FLD(pool_max_requests), .min = 0, .max = UINT_MAX,
          .deflt = "0", .doc = "requests per origin connection; 0 = unlimited"},
+        {"origin.dns_interval", KT_DURATION, FLD(dns_interval), .deflt = "30s",
+         .doc = "re-resolve backend names this often; 0 = never"},
+        {"origin.dns_resolv_conf", KT_STR, FLD(dns_resolv_conf), .deflt = "/etc/resolv.conf",
+         .doc = "nameservers for backend names (and /etc/hosts)"},
+        /* origin.algorithm ... origin.tls_key: struct ec_conf_lb, also per group */
+        {"origin.algorithm", KT_CHOICE, FLD(lb.algorithm), .deflt = "wrr",
+         .choices = "wrr|least_conn|ketama|p2c", .doc = "backend selection"},
+        {"origin.protocol", KT_CHOICE, FLD(lb.protocol), .deflt = "h1",
+         .choices = "h1|h2c|h2", .doc = "to the backends: h1, h2c (prior knowledge), h2 (TLS)"},
+        {"origin.retries", KT_UINT, FLD(lb.retries), .min = 0, .max = 16, .deflt = "2",
+         .doc = "other backends tried when a connect fails"},
+        {"origin.health_check", KT_CHOICE, FLD(lb.health_check), .deflt = "none",
+         .choices = "none|tcp|http", .doc = "active health check"},
+        {"origin.health_path", KT_STR, FLD(lb.health_path), .deflt = "/",
+         .doc = "http check: path to GET"},
+        {"origin.health_status", KT_UINT, FLD(lb.health_status), .min = 100, .max = 599,
+         .deflt = "200", .doc = "http check: expected status"},
+        {"origin.health_interval", KT_DURATION, FLD(lb.health_interval), .flags = KF_POSITIVE,
+         .deflt = "2s", .doc = "time between active checks"},
+        {"origin.health_timeout", KT_DURATION, FLD(lb.health_timeout), .flags = KF_POSITIVE,
+         .deflt = "1s", .doc = "an active check slower than this fails"},
+        {"origin.health_rise", KT_UINT, FLD(lb.health_rise), .min = 1, .max = 100, .deflt = "2",
+         .doc = "passed checks that bring a backend up"},
+        {"origin.health_fall", KT_UINT, FLD(lb.health_fall), .min = 1, .max = 100, .deflt = "3",
+         .doc = "failed checks that take a backend down"},
+        {"origin.fail_max", KT_UINT, FLD(lb.fail_max), .min = 0, .max = 1000, .deflt = "3",
+         .doc = "passive: failures taking a backend down; 0 = off"},
+        {"origin.fail_window", KT_DURATION, FLD(lb.fail_window), .flags = KF_POSITIVE,
+         .deflt = "10s", .doc = "passive: failures count within this window"},
+        {"origin.fail_timeout", KT_DURATION, FLD(lb.fail_timeout), .flags = KF_POSITIVE,
+         .deflt = "5s", .doc = "passive: a down backend is probed after this"},
+        {"origin.tls_verify", KT_BOOL, FLD(lb.tls_verify), .deflt = "true",
+         .doc = "https backends: verify certificate and name"},
+        {"origin.tls_ca", KT_STR, FLD(lb.tls_ca), .deflt = "",
+         .doc = "CA file for https backends; \"\" = system store"},
+        {"origin.tls_sni", KT_STR, FLD(lb.tls_sni), .deflt = "",
+         .doc = "name sent (SNI) and verified; \"\" = backend host"},
+        {"origin.tls_cert", KT_STR, FLD(lb.tls_cert), .deflt = "",
+         .doc = "client certificate for https backends"},
+        {"origin.tls_key", KT_STR, FLD(lb.tls_key), .deflt = "",
+         .doc = "the client certificate's key"},
+        {"groups", KT_GROUPS, .doc = "origin groups by Host and path; docs/origin.md"},
 
         {"forwarding", KT_SECTION, .doc = "headers added to forwarded requests"},
         {"forwarding.via", KT_TOKEN, FLD(via_name), .deflt = "edgecache",
@@ -206,7 +254,8 @@ static const struct key *find_key(const char *name)
 
 static bool is_list(const struct key *k)
 {
-	return k->type == KT_LISTEN || k->type == KT_ORIGINS || k->type == KT_CERTS;
+	return k->type == KT_LISTEN || k->type == KT_ORIGINS || k->type == KT_CERTS ||
+	       k->type == KT_GROUPS;
 }
 
 const char *ec_config_key_name(size_t i)
@@ -702,10 +751,32 @@ static int set_admin(char *dst, size_t cap, const char *v, char *err, size_t err
 }
 
 /* Parses text `v` for scalar key `k` into `c`; bare problem in err. */
+static int apply_scalar_at(struct ec_config *c, void *f, const struct key *k, const char *v,
+                           char *err, size_t errlen);
+
 static int apply_scalar(struct ec_config *c, const struct key *k, const char *v, char *err,
                         size_t errlen)
 {
-	void *f = field(c, k);
+	return apply_scalar_at(c, field(c, k), k, v, err, errlen);
+}
+
+static bool is_choice(const char *choices, const char *v)
+{
+	size_t n = strlen(v);
+	for (const char *p = choices; *p;) {
+		const char *e = strchr(p, '|');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		if (l == n && n > 0 && memcmp(p, v, n) == 0)
+			return true;
+		p += l + (e != NULL);
+	}
+	return false;
+}
+
+/* As apply_scalar, into field `f` (which may lie outside `c`: group settings). */
+static int apply_scalar_at(struct ec_config *c, void *f, const struct key *k, const char *v,
+                           char *err, size_t errlen)
+{
 	uint64_t u;
 	double d;
 	switch (k->type) {
@@ -761,6 +832,10 @@ static int apply_scalar(struct ec_config *c, const struct key *k, const char *v,
 		return set_admin(f, k->size, v, err, errlen);
 	case KT_DISK:
 		return set_disk(c, v, err, errlen);
+	case KT_CHOICE:
+		if (!is_choice(k->choices, v))
+			return fail(err, errlen, "'%s' is not one of %s", SHOW(v), k->choices);
+		return set_string(f, k->size, v, err, errlen);
 	default:
 		EC_WRONG("not a scalar key");
 	}
@@ -960,22 +1035,7 @@ static const char *suggest_key(const char *word, const char *parent)
 
 #define YAML_MAX_DEPTH 16
 
-enum ynode_type {
-	YN_INVALID = 0,
-	YN_SCALAR,
-	YN_SEQ,
-	YN_MAP, /* kids alternate key, value */
-};
 
-struct ynode {
-	enum ynode_type type;
-	unsigned line; /* 1-based */
-	bool plain;    /* an unquoted scalar (for null) */
-	char *str;     /* scalar text, NUL-terminated copy */
-	size_t len;    /* scalar length (may hold NULs from escapes) */
-	struct ynode **kids;
-	size_t nkids, cap;
-};
 
 static void ynode_free(struct ynode *n)
 {
@@ -1002,14 +1062,7 @@ static bool ynode_add(struct ynode *parent, struct ynode *kid)
 	return true;
 }
 
-struct yload {
-	struct ec_config *c;
-	const char *name;
-	const char *buf;
-	size_t len;
-	char *err;
-	size_t errlen;
-};
+
 
 /* "NAME:LINE: KEY: problem", or "NAME:LINE: problem" without a key. */
 static int EC_PRINTF(4, 5)
@@ -1396,6 +1449,11 @@ static int yaml_map(struct yload *y, const struct ynode *map, const char *prefix
 				return -1;
 			continue;
 		}
+		if (k->type == KT_GROUPS) {
+			if (ec_config__yaml_groups(y, kn, v) != 0)
+				return -1;
+			continue;
+		}
 		if (is_list(k)) {
 			if (yaml_list(y, k, kn, v) != 0)
 				return -1;
@@ -1518,4 +1576,70 @@ void ec_config_unref(struct ec_config **cp)
 	EC_ASSERT(old > 0);
 	if (old == 1)
 		free(c);
+}
+
+/* ---- for config_groups.c (config_priv.h) ---------------------------------- */
+
+const char *ec_config__scalar(struct yload *y, const struct ynode *n, const char *key,
+                              const char *what, bool allow_empty)
+{
+	return scalar_text(y, n, key, what, allow_empty);
+}
+
+int ec_config__map_key(struct yload *y, const struct ynode *map, size_t i, const char *prefix,
+                       char *path, size_t pathlen)
+{
+	return map_key(y, map, i, prefix, path, pathlen);
+}
+
+void ec_config__note(struct ec_config *c, const char *key, unsigned line)
+{
+	note_source(c, key, line, NULL);
+}
+
+const char *ec_config__suggest(const char *word, const char *const *cands, size_t n)
+{
+	return suggest_from(word, cands, n);
+}
+
+/* The origin.LEAF key that lives in struct ec_conf_lb, or NULL. */
+static const struct key *lb_key(const char *leaf)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "origin.%s", leaf);
+	const struct key *k = find_key(name);
+	size_t lo = offsetof(struct ec_config, lb), hi = lo + sizeof(struct ec_conf_lb);
+	if (k == NULL || k->type == KT_SECTION || k->off < lo || k->off + k->size > hi)
+		return NULL;
+	return k;
+}
+
+int ec_config__apply_lb(struct ec_config *c, struct ec_conf_lb *lb, const char *leaf,
+                        const char *v, char *err, size_t errlen)
+{
+	const struct key *k = lb_key(leaf);
+	EC_AN(k);
+	void *f = (char *)lb + (k->off - offsetof(struct ec_config, lb));
+	if (apply_scalar_at(c, f, k, v, err, errlen) != 0)
+		return -1;
+	if ((k->flags & KF_POSITIVE) && k->type == KT_DURATION && *(double *)f <= 0)
+		return fail(err, errlen, "must be more than 0");
+	return 0;
+}
+
+bool ec_config__is_lb_key(const char *leaf)
+{
+	return lb_key(leaf) != NULL;
+}
+
+void ec_config__lb_defaults(struct ec_config *c, struct ec_conf_lb *lb)
+{
+	char err[200];
+	size_t lo = offsetof(struct ec_config, lb), hi = lo + sizeof(struct ec_conf_lb);
+	memset(lb, 0, sizeof(*lb));
+	for (size_t i = 0; i < EC_ARRAY_LEN(keys); i++)
+		if (keys[i].deflt != NULL && keys[i].off >= lo && keys[i].off < hi &&
+		    keys[i].type != KT_SECTION)
+			EC_AZ(apply_scalar_at(c, (char *)lb + (keys[i].off - lo), &keys[i],
+			                      keys[i].deflt, err, sizeof(err)));
 }

@@ -45,6 +45,52 @@ struct ec_conf_origin {
 	unsigned port;    /* explicit or the scheme's default */
 	char authority[300]; /* host[:port] as it would appear in a Host field */
 	unsigned weight;  /* default 1 */
+	bool backup;      /* groups: used only when every primary is down */
+};
+
+#define EC_CONF_MAX_GROUPS 16
+#define EC_CONF_MAX_GBACKENDS 64
+#define EC_CONF_MAX_MATCH 8
+
+/*
+ * Balancing, health and retry settings of one origin group. The default group
+ * (the `origins:` / -o backends) takes them from the `origin.*` keys; a group
+ * under `groups:` starts from the keys' defaults and sets its own with the
+ * same leaf names (`algorithm: ketama`). See docs/origin.md.
+ */
+struct ec_conf_lb {
+	char algorithm[16];    /* wrr (default), least_conn, ketama, p2c */
+	char protocol[8];      /* h1 (default), h2c (HTTP/2, prior knowledge), h2 (over TLS) */
+	unsigned retries;      /* other backends tried after a connect failure; 2 */
+	char health_check[8];  /* none (default), tcp, http */
+	char health_path[256]; /* http: the path to GET; "/" */
+	unsigned health_status; /* http: the expected status; 200 */
+	double health_interval; /* 2s */
+	double health_timeout;  /* 1s */
+	unsigned health_rise;   /* consecutive passes that bring a backend up; 2 */
+	unsigned health_fall;   /* consecutive failures that take it down; 3 */
+	unsigned fail_max;      /* passive: failures (connect, 5xx) that take it down; 3; 0 off */
+	double fail_window;     /* passive: ... within this long; 10s */
+	double fail_timeout;    /* passive: a downed backend gets a probe request after this; 5s */
+	/* upstream TLS, for https:// backends */
+	bool tls_verify;       /* verify the certificate and the name; true */
+	char tls_ca[256];      /* CA file (PEM); "" = the system store */
+	char tls_sni[256];     /* name sent and verified; "" = the backend's host */
+	char tls_cert[256];    /* client certificate (PEM); "" = none */
+	char tls_key[256];     /* its key */
+};
+
+/* One origin group from `groups:`. Its backends are gbackends[first..first+n). */
+struct ec_conf_group {
+	char name[64];
+	char hosts[EC_CONF_MAX_MATCH][128]; /* Host values it serves ("*.x.org" = subdomains) */
+	unsigned nhosts;                    /* 0 = any host */
+	char paths[EC_CONF_MAX_MATCH][128]; /* path prefixes it serves */
+	unsigned npaths;                    /* 0 = any path */
+	char host[256];                     /* Host field to send; "" = the client's */
+	struct ec_conf_lb lb;
+	unsigned first, n;
+	unsigned line; /* where it starts in the file, for messages */
 };
 
 struct ec_conf_cert {
@@ -89,6 +135,13 @@ struct ec_config {
 	struct ec_conf_origin origins[EC_CONF_MAX_ORIGINS];
 	unsigned norigins; /* at least one is required */
 	char origin_host[256]; /* Host field to send; "" = pass the client's through */
+	struct ec_conf_lb lb;  /* the default group's balancing (origin.* keys) */
+
+	/* further origin groups, routed by Host and path prefix (config_groups.c) */
+	struct ec_conf_group groups[EC_CONF_MAX_GROUPS];
+	unsigned ngroups;
+	struct ec_conf_origin gbackends[EC_CONF_MAX_GBACKENDS];
+	unsigned ngbackends;
 
 	/* storage */
 	uint64_t memory_size; /* -m, bytes; default 256M */
@@ -103,6 +156,7 @@ struct ec_config {
 	/* admin */
 	char admin[128]; /* "127.0.0.1:9090" default, "off", or a unix socket path */
 	char admin_token_file[512];
+	char purge_allow[512]; /* CIDR list allowed to send PURGE (src/acl.h); "" = none */
 
 	/* process */
 	unsigned workers; /* -w; 0 = number of online CPUs, resolved at load */
@@ -129,6 +183,8 @@ struct ec_config {
 	unsigned pool_max_idle;       /* idle keep-alive connections per backend per worker; 64 */
 	double pool_idle_timeout;     /* default 60 */
 	unsigned pool_max_requests;   /* per connection; default 0 = unlimited */
+	double dns_interval;          /* re-resolve backend names this often; 30s; 0 = never */
+	char dns_resolv_conf[256];    /* the resolver's configuration; /etc/resolv.conf */
 
 	/* forwarding */
 	char via_name[64];  /* pseudonym in Via; default "edgecache" */

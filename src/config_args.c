@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "ec_util.h"
+#include "acl.h"
 #include "config.h"
 #include "ec_http.h"
 
@@ -383,7 +384,7 @@ static const char *cert_key(const struct ec_config *c, unsigned i, const char *p
 int ec_config_finish(struct ec_config *c, char *err, size_t errlen)
 {
 	char k[40];
-	if (c->norigins == 0)
+	if (c->norigins == 0 && c->ngroups == 0)
 		return fail(err, errlen, "no origin: give -o URL or origins: in the config");
 	for (unsigned i = 0; i < c->norigins; i++) {
 		snprintf(k, sizeof(k), "origins[%u].weight", i);
@@ -494,6 +495,10 @@ int ec_config_finish(struct ec_config *c, char *err, size_t errlen)
 	if (c->admin_token_file[0] != '\0' &&
 	    check_readable(c, err, errlen, "admin_token_file", c->admin_token_file) != 0)
 		return -1;
+
+	char aclerr[160];
+	if (!ec_acl_valid(c->purge_allow, aclerr, sizeof(aclerr)))
+		return kfail(c, err, errlen, "purge_allow", "%s", aclerr);
 
 	if (strcmp(c->admin, "off") != 0 && c->admin[0] != '/') {
 		struct ec_conf_listen l;

@@ -857,7 +857,8 @@ static struct ec_fill *fill_new(struct ec_req *req, struct ec_obj *stale, bool s
 static bool fill_start_fetch(struct ec_fill *f, struct ec_req *req)
 {
 	struct ec_worker *w = req->wrk;
-	unsigned first = ec_pipeline__route(req);
+	uint32_t hash;
+	unsigned first = ec_pipeline__route(req, &hash);
 	const struct ec_backend *b = &req->site->backends[first];
 	struct ec_hdr extra[2];
 	unsigned nextra = 0, flags = EC_FWD_SKIP_COND | EC_FWD_SKIP_RANGE | EC_FWD_AS_GET;
@@ -875,6 +876,7 @@ static bool fill_start_fetch(struct ec_fill *f, struct ec_req *req)
 		.head_len = len,
 		.meth = EC_M_GET,
 		.idempotent = true,
+		.lb_hash = hash,
 	};
 	fill_ref(f); /* the fetch's */
 	f->fetch = ec_fetch_start(w, req->site, first, &fr, &fill_ops, f);

@@ -102,7 +102,7 @@ size_t ec_forward_request_head(const struct ec_req *req, const struct ec_backend
 			       struct evbuffer *out)
 {
 	const struct ec_config *cf = req->site->conf;
-	size_t need = req->method.len + req->path.len + 512 + strlen(cf->origin_host) +
+	size_t need = req->method.len + req->path.len + 512 + strlen(b->send_host) +
 		      strlen(b->host_field) + req->host.len + sizeof(cf->via_name);
 	for (unsigned i = 0; i < req->nhdrs; i++)
 		need += req->hdrs[i].name.len + req->hdrs[i].value.len + 6;
@@ -123,8 +123,8 @@ size_t ec_forward_request_head(const struct ec_req *req, const struct ec_backend
 		*p++ = '/'; /* RFC 9112 §3.2.1: an empty path is sent as "/" */
 	p = put(p, req->path.p, req->path.len);
 	p = put(p, " HTTP/1.1\r\nHost: ", 17);
-	if (cf->origin_host[0])
-		p = put(p, cf->origin_host, strlen(cf->origin_host));
+	if (b->send_host[0])
+		p = put(p, b->send_host, strlen(b->send_host));
 	else if (req->host.len)
 		p = put(p, req->host.p, req->host.len);
 	else

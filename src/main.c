@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +26,14 @@
 
 #include <event2/event.h>
 
+#include "admin.h"
+#include "ban.h"
 #include "config.h"
+#include "origin.h"
 #include "log.h"
+#include "health_check.h"
+#include "origin_dns.h"
+#include "origin_stats.h"
 #include "site.h"
 #include "tls.h"
 #include "fill.h"
@@ -42,6 +49,9 @@ static struct {
 	char **argv;
 	struct ec_config *conf;
 	struct ec_site *site;
+	struct ec_hc *hc; /* active health checks of `site` */
+	struct ec_dns_table *dns;  /* the backend names as resolved for `site`; NULL: none */
+	struct ec_dns_watch *dnsw; /* re-resolves them */
 	struct ec_store *store;
 	struct ec_disk *disk;
 	struct ec_hdrcodec *codec;
@@ -49,6 +59,7 @@ static struct {
 	struct ec_learn *learn;
 	unsigned nworkers;
 	struct ec_worker **workers;
+	struct ec_admin *admin;
 	struct event_base *base;
 	struct event *ev_drain_check;
 	double drain_deadline;
@@ -59,7 +70,8 @@ static struct {
  * Loads, validates and resolves a configuration from the command line.
  * Returns NULL with err set, or with *action HELP/VERSION and err empty.
  */
-static struct ec_site *load(enum ec_config_action *action, char *err, size_t errlen)
+static struct ec_site *load(enum ec_config_action *action, struct ec_dns_table **dnsp,
+			    char *err, size_t errlen)
 {
 	bool check_only = false;
 	struct ec_config *c = ec_config_new();
@@ -82,7 +94,20 @@ static struct ec_site *load(enum ec_config_action *action, char *err, size_t err
 		ec_config_unref(&c);
 		return NULL;
 	}
-	struct ec_site *s = ec_site_build(c, err, errlen);
+	/* backend names: every address through evdns, like later re-resolutions */
+	bool no_names = false;
+	struct ec_dns_table *dns = ec_dns_collect(c, &no_names);
+	if (dns == NULL && !no_names) {
+		snprintf(err, errlen, "out of memory");
+		ec_config_unref(&c);
+		return NULL;
+	}
+	if (dns != NULL && ec_dns_resolve_sync(dns, c->dns_resolv_conf, 5.0, err, errlen) != 0) {
+		free(dns);
+		ec_config_unref(&c);
+		return NULL;
+	}
+	struct ec_site *s = ec_site_build_dns(c, dns, err, errlen);
 	ec_config_unref(&c);
 	if (s != NULL && s->conf->ncerts > 0) {
 		s->tls = ec_tls_ctx_new(s->conf, err, errlen);
@@ -90,6 +115,10 @@ static struct ec_site *load(enum ec_config_action *action, char *err, size_t err
 		if (s->tls == NULL)
 			ec_site_unref(&s);
 	}
+	if (s == NULL || dnsp == NULL)
+		free(dns);
+	else
+		*dnsp = dns;
 	return s;
 }
 
@@ -190,12 +219,53 @@ static int *bind_all(const struct ec_config *c, unsigned nworkers, char *err, si
 
 /* --- signals --------------------------------------------------------------- */
 
+static void on_dns_changed(void *arg, const struct ec_dns_table *fresh);
+
+/* Makes `s` the current site: health carried over, checks restarted, workers
+ * told. Takes the caller's reference. */
+static void site_install(struct ec_site *s)
+{
+	ec_origin_publish(s); /* before the workers use it: backends keep their health */
+	ec_hc_stop(&M.hc);
+	M.hc = ec_hc_start(s);
+	for (unsigned i = 0; i < M.nworkers; i++)
+		ec_worker_post(M.workers[i], EC_WCMD_RELOAD, s);
+	ec_admin_set_site(M.admin, s);
+	ec_site_unref(&M.site);
+	M.site = s;
+}
+
+/* The watcher saw other addresses for a backend name: same rules, new backends. */
+static void on_dns_changed(void *arg, const struct ec_dns_table *fresh)
+{
+	char err[1024];
+	struct ec_site *s = ec_site_build_dns(M.site->conf, fresh, err, sizeof(err));
+	if (s == NULL) {
+		ec_log_err("dns: cannot rebuild the backends, keeping the current ones: %s", err);
+		return;
+	}
+	if (M.dns != NULL)
+		*M.dns = *fresh;
+	site_install(s);
+	ec_log_info("dns: backends rebuilt (%u)", M.site->nbackends);
+}
+
+static void dns_watch_restart(struct ec_dns_table *dns)
+{
+	ec_dns_watch_stop(&M.dnsw);
+	free(M.dns);
+	M.dns = dns;
+	M.dnsw = ec_dns_watch_start(M.base, dns, M.site->conf->dns_resolv_conf,
+				    M.site->conf->dns_interval, on_dns_changed, NULL);
+}
+
 static void on_reload(evutil_socket_t sig, short what, void *arg)
 {
 	char err[1024];
 	enum ec_config_action action;
+	struct ec_dns_table *dns = NULL;
 	ec_log_info("SIGHUP: reloading the configuration");
-	struct ec_site *s = load(&action, err, sizeof(err));
+	struct ec_site *s = load(&action, &dns, err, sizeof(err));
 	if (s == NULL) {
 		ec_log_err("reload failed, keeping the running configuration: %s", err);
 		return;
@@ -217,12 +287,13 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	    old->disk_low_watermark != nc->disk_low_watermark ||
 	    old->disk_batch_delay != nc->disk_batch_delay)
 		ec_log_warn("reload: the disk tier's settings apply at the next restart");
+	if (strcmp(old->admin, nc->admin) != 0 ||
+	    strcmp(old->admin_token_file, nc->admin_token_file) != 0)
+		ec_log_warn("reload: admin and admin_token_file apply at the next restart");
 	if (strcmp(old->access_log, nc->access_log) != 0 || strcmp(old->error_log, nc->error_log) != 0)
 		ec_log_warn("reload: log paths apply at the next restart (SIGUSR1 reopens them)");
-	for (unsigned i = 0; i < M.nworkers; i++)
-		ec_worker_post(M.workers[i], EC_WCMD_RELOAD, s);
-	ec_site_unref(&M.site);
-	M.site = s;
+	site_install(s);
+	dns_watch_restart(dns);
 	ec_log_info("configuration reloaded");
 }
 
@@ -289,7 +360,7 @@ int main(int argc, char **argv)
 	M.argv = argv;
 	signal(SIGPIPE, SIG_IGN);
 
-	M.site = load(&action, err, sizeof(err));
+	M.site = load(&action, &M.dns, err, sizeof(err));
 	if (M.site == NULL) {
 		if (action == EC_CONFIG_HELP) {
 			fputs(ec_config_usage(), stdout);
@@ -340,6 +411,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* Signals stay pending until their handlers are in place (below): a
+	 * SIGTERM right after "listening on" must not kill the process with the
+	 * default action. Threads started meanwhile inherit the mask, so only
+	 * the main thread ever takes them. */
+	sigset_t sigs_blocked;
+	sigemptyset(&sigs_blocked);
+	sigaddset(&sigs_blocked, SIGHUP);
+	sigaddset(&sigs_blocked, SIGTERM);
+	sigaddset(&sigs_blocked, SIGINT);
+	sigaddset(&sigs_blocked, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &sigs_blocked, NULL);
+
 	M.nworkers = c->workers;
 	int *fds = bind_all(c, M.nworkers, err, sizeof(err));
 	if (fds == NULL) {
@@ -352,6 +435,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "edgecache: out of memory\n");
 		return 1;
 	}
+	ec_origin_publish(M.site);
+	M.hc = ec_hc_start(M.site);
 	for (unsigned i = 0; i < M.nworkers; i++) {
 		unsigned nl = c->nlisten + c->ntls_listen;
 		M.workers[i] = ec_worker_new(i, M.site, &fds[i * nl], nl);
@@ -368,8 +453,21 @@ int main(int argc, char **argv)
 		}
 	}
 	free(fds);
+	struct ec_admin_env aenv = {M.workers, M.nworkers, M.store, M.disk};
+	M.admin = ec_admin_new(&aenv, M.site, err, sizeof(err));
+	if (M.admin == NULL && err[0] != '\0') {
+		fprintf(stderr, "edgecache: %s\n", err);
+		return 1;
+	}
+	if (M.admin != NULL && ec_admin_start(M.admin) != 0) {
+		fprintf(stderr, "edgecache: cannot start the admin thread\n");
+		return 1;
+	}
+	fflush(stderr);
 	ec_log_info("edgecache %s started: %u workers, %u origins", PACKAGE_VERSION, M.nworkers,
 		    M.site->nbackends);
+	M.dnsw = ec_dns_watch_start(M.base, M.dns, M.site->conf->dns_resolv_conf,
+				    M.site->conf->dns_interval, on_dns_changed, NULL);
 
 	struct event *sigs[] = {
 		evsignal_new(M.base, SIGHUP, on_reload, NULL),
@@ -382,10 +480,16 @@ int main(int argc, char **argv)
 			fprintf(stderr, "edgecache: cannot install signal handlers\n");
 			return 1;
 		}
+	pthread_sigmask(SIG_UNBLOCK, &sigs_blocked, NULL);
 	event_base_dispatch(M.base);
 
+	ec_admin_free(&M.admin); /* it reads the workers' counters: before they go */
 	for (unsigned i = 0; i < M.nworkers; i++)
 		ec_worker_join_free(&M.workers[i]);
+	ec_hc_stop(&M.hc);
+	ec_dns_watch_stop(&M.dnsw);
+	free(M.dns);
+	ec_origin_publish(NULL);
 	for (size_t i = 0; i < EC_ARRAY_LEN(sigs); i++)
 		event_free(sigs[i]);
 	if (M.ev_drain_check)
@@ -398,6 +502,7 @@ int main(int argc, char **argv)
 	ec_predict_free(&M.predict);
 	ec_learn_free(&M.learn);
 	ec_fill_fini();
+	ec_ban_fini();
 	ec_site_unref(&M.site);
 	ec_log_info("stopped");
 	return 0;

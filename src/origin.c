@@ -25,6 +25,12 @@
 #include "h1_body.h"
 #include "netio.h"
 #include "origin.h"
+#include "origin_h2.h"
+#include "origin_priv.h"
+#include "origin_stats.h"
+#include "origin_tls.h"
+#include "retry.h"
+#include "route.h"
 #include "site.h"
 #include "worker.h"
 
@@ -77,44 +83,10 @@ struct ec_oconn {
 	unsigned nreq;
 	struct ec_fetch *fetch; /* NULL while idle */
 	bool reading, writing;
-};
-
-enum fstate {
-	FS_INVALID = 0,
-	FS_CONNECTING,
-	FS_SENDING,   /* the request is being written */
-	FS_WAIT_HEAD, /* the request is written; waiting for the head */
-	FS_BODY,      /* streaming the response body */
-};
-
-struct ec_fetch {
-	unsigned magic;
-	struct ec_worker *wrk;
-	struct ec_site *site;
-	unsigned backend;      /* index into site->backends */
-	unsigned backends_tried;
-	bool retried_reuse;
-	const struct ec_fetch_ops *ops;
-	void *owner;
-	struct ec_fetch_req r;
-	char *head;
-
-	struct ec_oconn *oc;
-	enum fstate state;
-	bool reused;      /* oc came from the pool */
-	bool resp_byte;   /* a byte of response arrived */
-	bool body_pulled; /* a request-body byte was consumed from the owner */
-	bool req_body_done;
-	bool req_sent;
-	bool head_seen;
-	bool paused;
-	bool resp_keepalive;
-	bool in_start; /* inside ec_fetch_start: errors are deferred */
-	struct ec_h1_parser parser;
-	struct ec_h1_body body;
-	struct evbuffer *tmp;
-	struct event *ev_defer;
-	enum ec_fetch_err deferred;
+	SSL *ssl; /* https backends (origin_tls.h); NULL for plain TCP */
+	/* while idle: the site whose backend counts it in pool_idle (reference) */
+	struct ec_site *idle_site;
+	struct ec_bstate *idle_st;
 };
 
 static void oc_on_read(evutil_socket_t fd, short what, void *arg);
@@ -122,6 +94,7 @@ static void oc_on_write(evutil_socket_t fd, short what, void *arg);
 static void oc_on_timer(evutil_socket_t fd, short what, void *arg);
 static void fetch_attempt(struct ec_fetch *f);
 static void fetch_send(struct ec_fetch *f);
+static void fetch_handshake(struct ec_fetch *f);
 
 /* --- connections and pools --------------------------------------------- */
 
@@ -150,6 +123,8 @@ static void oc_set_writing(struct ec_oconn *oc, bool on)
 static void oc_close(struct ec_oconn *oc)
 {
 	EC_CHECK_MAGIC(oc, OCONN_MAGIC);
+	if (oc->ssl != NULL)
+		SSL_free(oc->ssl);
 	event_free(oc->ev_read);
 	event_free(oc->ev_write);
 	event_free(oc->ev_timer);
@@ -158,6 +133,15 @@ static void oc_close(struct ec_oconn *oc)
 	close(oc->fd);
 	oc->magic = 0;
 	free(oc);
+}
+
+/* The connection leaves the idle state: its backend's pool_idle goes down. */
+static void oc_unidle(struct ec_oconn *oc)
+{
+	if (oc->idle_st != NULL)
+		__atomic_sub_fetch(&oc->idle_st->pool_idle, 1, __ATOMIC_RELAXED);
+	oc->idle_st = NULL;
+	ec_site_unref(&oc->idle_site);
 }
 
 static struct ec_pool *pool_get(struct ec_worker *w, uint64_t id, bool create)
@@ -197,11 +181,13 @@ static struct ec_oconn *pool_pop(struct ec_worker *w, uint64_t id)
 	pool_unlink(p, oc);
 	EC_STAT_DEC(&w->stats, origin_conns_idle);
 	event_del(oc->ev_timer);
+	oc_unidle(oc);
 	return oc;
 }
 
-/* Puts a connection whose exchange ended cleanly back into its pool. */
-static void pool_put(struct ec_oconn *oc)
+/* Puts a connection whose exchange ended cleanly back into its pool; `b`
+ * of `site` counts it as idle. */
+static void pool_put(struct ec_oconn *oc, struct ec_site *site, const struct ec_backend *b)
 {
 	struct ec_worker *w = oc->wrk;
 	const struct ec_config *cf = w->site->conf;
@@ -211,6 +197,9 @@ static void pool_put(struct ec_oconn *oc)
 		return;
 	}
 	oc->fetch = NULL;
+	oc->idle_site = ec_site_ref(site);
+	oc->idle_st = b->st;
+	__atomic_add_fetch(&b->st->pool_idle, 1, __ATOMIC_RELAXED);
 	oc_set_writing(oc, false);
 	oc_set_reading(oc, true); /* a close or stray bytes while idle end it */
 	event_add(oc->ev_timer, w->tv_pool_idle);
@@ -232,6 +221,7 @@ static void oc_idle_end(struct ec_oconn *oc)
 	EC_AN(p);
 	pool_unlink(p, oc);
 	EC_STAT_DEC(&w->stats, origin_conns_idle);
+	oc_unidle(oc);
 	oc_close(oc);
 }
 
@@ -243,6 +233,7 @@ void ec_origin_pools_free(struct ec_worker *w)
 	free(w->pools);
 	w->pools = NULL;
 	w->npools = 0;
+	ec_h2_free_worker(w);
 }
 
 /* Starts a non-blocking connect. Returns NULL with errno on failure. */
@@ -327,18 +318,44 @@ static void fetch_free(struct ec_fetch *f)
 static void fetch_release_conn(struct ec_fetch *f, bool reuse)
 {
 	struct ec_oconn *oc = f->oc;
+	if (f->h2s != NULL)
+		ec_h2_release(f);
 	if (oc == NULL)
 		return;
 	f->oc = NULL;
 	oc->fetch = NULL;
 	event_del(oc->ev_timer);
 	if (reuse)
-		pool_put(oc);
+		pool_put(oc, f->site, cur_backend(f));
 	else
 		oc_close(oc);
 }
 
+/* The current try is over: its backend has one fewer in flight. */
+static void fetch_end_try(struct ec_fetch *f)
+{
+	if (f->inflight_st != NULL)
+		__atomic_sub_fetch(&f->inflight_st->inflight, 1, __ATOMIC_RELAXED);
+	f->inflight_st = NULL;
+}
+
+/* Passive health and error counts for a try that failed with err. */
+static void fetch_note_failure(struct ec_fetch *f, enum ec_fetch_err err)
+{
+	const struct ec_backend *b = cur_backend(f);
+	if (err == EC_FETCH_E_CLIENT_BODY)
+		return; /* the client's fault */
+	EC_BSTAT_ADD(b->st, errors, 1);
+	/* a pooled connection the origin had closed says nothing about its health */
+	if (err == EC_FETCH_E_CLOSED && f->reused)
+		return;
+	if (f->head_seen)
+		return; /* a body cut short: counted, not a health signal */
+	ec_backend_result(b, f->site->groups[f->group].lbc, false, ec_time_now());
+}
+
 static void fetch_fail(struct ec_fetch *f, enum ec_fetch_err err);
+static void fetch_done(struct ec_fetch *f);
 
 static void on_defer(evutil_socket_t fd, short what, void *arg)
 {
@@ -358,6 +375,8 @@ static void fetch_fail(struct ec_fetch *f, enum ec_fetch_err err)
 	}
 	const struct ec_backend *b = cur_backend(f);
 	fetch_release_conn(f, false);
+	fetch_note_failure(f, err);
+	fetch_end_try(f);
 	if (!f->resp_byte && !f->head_seen) {
 		bool connect_err = err == EC_FETCH_E_CONNECT || err == EC_FETCH_E_CONNECT_TIMEOUT;
 		if (connect_err) {
@@ -365,19 +384,38 @@ static void fetch_fail(struct ec_fetch *f, enum ec_fetch_err err)
 			if (err == EC_FETCH_E_CONNECT_TIMEOUT) /* refusals were logged with errno */
 				ec_log_warn("origin %s: %s", b->name, ec_fetch_err_text(err));
 		}
-		/* Nothing reached an origin application: another backend may try. */
-		if (connect_err && f->backends_tried < f->site->nbackends) {
-			f->backend = (f->backend + 1) % f->site->nbackends;
-			f->backends_tried++;
+		/* retry.h has the rules */
+		struct ec_retry_in ri = {
+			.err = err,
+			.resp_byte = f->resp_byte,
+			.idempotent = f->r.idempotent,
+			.body_pulled = f->body_pulled,
+			.reused = f->reused,
+			.retried_reuse = f->retried_reuse,
+			.backend_down = ec_health_is_down(&b->st->health),
+			.retries_left = f->retries_left,
+		};
+		enum ec_retry rd = ec_retry_decide(&ri);
+		if (rd == EC_RETRY_SAME_FRESH) {
+			f->retried_reuse = true;
 			EC_STAT_INC(&w->stats, origin_retries);
 			fetch_attempt(f);
 			return;
 		}
-		/* A pooled connection the origin had closed: once, on a fresh one. */
-		if (err == EC_FETCH_E_CLOSED && f->reused && !f->retried_reuse && f->r.idempotent &&
-		    !f->body_pulled) {
-			f->retried_reuse = true;
+		int next = rd == EC_RETRY_OTHER ? ec_route_pick(f->site, f->group, w->id, f->tried,
+								 f->r.lb_hash, ec_time_now())
+						: -1;
+		if (next >= 0) {
+			f->backend = (unsigned)next;
+			f->retries_left--;
+			f->retried_reuse = false;
 			EC_STAT_INC(&w->stats, origin_retries);
+			if (connect_err)
+				ec_log_info("origin %s: retrying on %s", b->name, cur_backend(f)->name);
+			else
+				ec_log_info("origin %s: connection lost before the response; "
+					    "retrying on %s",
+					    b->name, cur_backend(f)->name);
 			fetch_attempt(f);
 			return;
 		}
@@ -394,6 +432,39 @@ static void fetch_fail(struct ec_fetch *f, enum ec_fetch_err err)
 	fetch_free(f);
 }
 
+void ec_fetch__head(struct ec_fetch *f, const struct ec_h1_resp *resp)
+{
+	const struct ec_backend *b = cur_backend(f);
+	f->head_seen = true;
+	f->state = FS_BODY;
+	ec_bstate_latency(b->st, ec_time_now() - f->t_attempt);
+	if (resp->status >= 500)
+		EC_BSTAT_ADD(b->st, errors, 1);
+	ec_backend_result(b, f->site->groups[f->group].lbc, resp->status < 500, ec_time_now());
+	f->ops->head(f->owner, f, resp);
+}
+
+bool ec_fetch__body(struct ec_fetch *f, struct evbuffer *data)
+{
+	EC_STAT_ADD(&f->wrk->stats, origin_bytes, (uint64_t)evbuffer_get_length(data));
+	return f->ops->body(f->owner, f, data);
+}
+
+void ec_fetch__fail(struct ec_fetch *f, enum ec_fetch_err err)
+{
+	fetch_fail(f, err);
+}
+
+const struct ec_backend *ec_fetch__backend(const struct ec_fetch *f)
+{
+	return cur_backend(f);
+}
+
+void ec_fetch__done(struct ec_fetch *f)
+{
+	fetch_done(f);
+}
+
 static void fetch_done(struct ec_fetch *f)
 {
 	struct ec_oconn *oc = f->oc;
@@ -403,6 +474,7 @@ static void fetch_done(struct ec_fetch *f)
 		     evbuffer_get_length(oc->out) == 0 &&
 		     (cf->pool_max_requests == 0 || oc->nreq < cf->pool_max_requests);
 	fetch_release_conn(f, reuse);
+	fetch_end_try(f);
 	f->ops->done(f->owner, f);
 	fetch_free(f);
 }
@@ -418,12 +490,25 @@ static void fetch_attempt(struct ec_fetch *f)
 	f->req_body_done = !f->r.has_body;
 	f->head_seen = false;
 	ec_h1_parser_reset(&f->parser);
+	f->tried |= 1ull << (f->backend - f->site->groups[f->group].first);
+	f->inflight_st = b->st;
+	__atomic_add_fetch(&b->st->inflight, 1, __ATOMIC_RELAXED);
+	EC_BSTAT_ADD(b->st, requests, 1);
+	f->t_attempt = ec_time_now();
+	if (f->site->groups[f->group].h2) {
+		/* a stream on the backend's HTTP/2 connection (origin_h2.c) */
+		f->state = FS_WAIT_HEAD;
+		ec_h2_attempt(f);
+		return;
+	}
 	if (!f->retried_reuse)
 		oc = pool_pop(w, b->id);
 	if (oc != NULL) {
 		f->reused = true;
 		EC_STAT_INC(&w->stats, origin_conns_reused);
+		EC_BSTAT_ADD(b->st, pool_reused, 1);
 	} else {
+		EC_BSTAT_ADD(b->st, pool_new, 1);
 		oc = oc_connect(w, b);
 		if (oc == NULL) {
 			f->oc = NULL;
@@ -472,7 +557,8 @@ struct ec_fetch *ec_fetch_start(struct ec_worker *w, struct ec_site *site, unsig
 	f->wrk = w;
 	f->site = ec_site_ref(site);
 	f->backend = first;
-	f->backends_tried = 1;
+	f->group = site->backends[first].group;
+	f->retries_left = site->groups[f->group].lbc->retries;
 	f->ops = ops;
 	f->owner = owner;
 	f->r = *r;
@@ -493,6 +579,7 @@ void ec_fetch_cancel(struct ec_fetch **fp)
 		return;
 	EC_CHECK_MAGIC(f, FETCH_MAGIC);
 	fetch_release_conn(f, false);
+	fetch_end_try(f);
 	fetch_free(f);
 }
 
@@ -547,14 +634,15 @@ static void fetch_send(struct ec_fetch *f)
 {
 	struct ec_oconn *oc = f->oc;
 	struct ec_worker *w = f->wrk;
-	if (f->state == FS_CONNECTING || oc == NULL)
+	if (f->state == FS_CONNECTING || f->state == FS_HANDSHAKE || oc == NULL)
 		return;
 	for (;;) {
 		enum pump p = f->req_body_done ? PUMP_DONE : fetch_pump_body(f);
 		if (p == PUMP_FAILED)
 			return;
 		if (evbuffer_get_length(oc->out)) {
-			int n = evbuffer_write(oc->out, oc->fd);
+			int n = oc->ssl ? ec_otls_write(oc->ssl, oc->out)
+					: evbuffer_write(oc->out, oc->fd);
 			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 				if (f->head_seen) {
 					/* The origin answered early and stopped reading the
@@ -593,8 +681,34 @@ static void fetch_send(struct ec_fetch *f)
 void ec_fetch_body_ready(struct ec_fetch *f)
 {
 	EC_CHECK_MAGIC(f, FETCH_MAGIC);
+	if (f->h2s != NULL) {
+		ec_h2_body_ready(f);
+		return;
+	}
 	if (f->oc != NULL && !f->req_body_done)
 		fetch_send(f);
+}
+
+/* TLS handshake steps; then the request goes out. */
+static void fetch_handshake(struct ec_fetch *f)
+{
+	struct ec_oconn *oc = f->oc;
+	bool want_write = false;
+	char why[320];
+	int rc = ec_otls_handshake(oc->ssl, &want_write, why, sizeof(why));
+	if (rc == 0) {
+		oc_set_writing(oc, want_write); /* reading stays on */
+		return;
+	}
+	if (rc < 0) {
+		ec_log_warn("origin %s: TLS with %s: %s", cur_backend(f)->name,
+			    cur_backend(f)->tls_name, why);
+		fetch_fail(f, EC_FETCH_E_TLS);
+		return;
+	}
+	f->state = FS_SENDING;
+	event_del(oc->ev_timer);
+	fetch_send(f);
 }
 
 /* --- receiving ------------------------------------------------------------- */
@@ -646,11 +760,9 @@ static void fetch_input(struct ec_fetch *f, bool eof)
 			}
 			continue;
 		}
-		f->head_seen = true;
-		f->state = FS_BODY;
 		f->resp_keepalive = resp.keepalive;
 		ec_h1_body_init(&f->body, resp.framing, resp.content_length);
-		f->ops->head(f->owner, f, &resp);
+		ec_fetch__head(f, &resp);
 		evbuffer_drain(oc->in, resp.head_len);
 	}
 
@@ -697,6 +809,10 @@ static void fetch_input(struct ec_fetch *f, bool eof)
 void ec_fetch_resume(struct ec_fetch *f)
 {
 	EC_CHECK_MAGIC(f, FETCH_MAGIC);
+	if (f->h2s != NULL) {
+		ec_h2_resume(f);
+		return;
+	}
 	if (!f->paused || f->oc == NULL)
 		return;
 	f->paused = false;
@@ -712,11 +828,17 @@ static void oc_on_read(evutil_socket_t fd, short what, void *arg)
 	EC_CHECK_MAGIC(oc, OCONN_MAGIC);
 	struct ec_fetch *f = oc->fetch;
 	if (f == NULL) {
+		if (oc->ssl != NULL && ec_otls_idle_ok(oc->ssl))
+			return; /* a TLS 1.3 session ticket after the response */
 		oc_idle_end(oc);
 		return;
 	}
 	if (f->state == FS_CONNECTING)
 		return; /* wait for writability to learn the connect result */
+	if (f->state == FS_HANDSHAKE) {
+		fetch_handshake(f);
+		return;
+	}
 	f->wrk->activity++;
 	/* Small reads for heads and small bodies (a 64 KiB buffer per 1 KiB
 	 * response is a wasted allocation), large ones while a big body streams. */
@@ -724,7 +846,7 @@ static void oc_on_read(evutil_socket_t fd, short what, void *arg)
 	if (f->head_seen && (f->body.framing == EC_H1_BODY_CLOSE ||
 			     f->body.framing == EC_H1_BODY_CHUNKED || f->body.left > READ_SMALL))
 		want = READ_MAX;
-	int n = ec_netio_read(oc->in, fd, want);
+	int n = oc->ssl ? ec_otls_read(oc->ssl, oc->in, want) : ec_netio_read(oc->in, fd, want);
 	bool eof = false;
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -759,8 +881,22 @@ static void oc_on_write(evutil_socket_t fd, short what, void *arg)
 			fetch_fail(f, EC_FETCH_E_CONNECT);
 			return;
 		}
+		if (cur_backend(f)->tls) {
+			const struct ec_group *g = &f->site->groups[f->group];
+			oc->ssl = ec_otls_new(g->tls, fd, cur_backend(f)->tls_name);
+			if (oc->ssl == NULL) {
+				fetch_fail(f, EC_FETCH_E_RESOURCES);
+				return;
+			}
+			f->state = FS_HANDSHAKE;
+			fetch_handshake(f);
+			return;
+		}
 		f->state = FS_SENDING;
 		event_del(oc->ev_timer);
+	} else if (f->state == FS_HANDSHAKE) {
+		fetch_handshake(f);
+		return;
 	}
 	fetch_send(f);
 }
@@ -776,6 +912,7 @@ static void oc_on_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	switch (f->state) {
 	case FS_CONNECTING:
+	case FS_HANDSHAKE:
 		fetch_fail(f, EC_FETCH_E_CONNECT_TIMEOUT);
 		break;
 	case FS_SENDING:

@@ -67,10 +67,12 @@ struct ec_fetch_req {
 	bool has_body;
 	bool body_chunked; /* send the pulled body as chunks */
 	bool idempotent;   /* may be retried on a fresh connection */
+	uint32_t lb_hash;  /* the key's hash for consistent hashing (ec_pipeline__route) */
 };
 
 /*
- * Starts an exchange with backend `first` of `site` (a reference to the site
+ * Starts an exchange with backend `first` of `site` (an index into
+ * site->backends; retries stay within its group) (a reference to the site
  * is held until the fetch ends). Returns NULL only when out of memory.
  */
 struct ec_fetch *ec_fetch_start(struct ec_worker *w, struct ec_site *site, unsigned first,
@@ -88,5 +90,16 @@ const struct ec_backend *ec_fetch_backend(const struct ec_fetch *f);
 
 /* Per-worker pools: created lazily; closes every idle connection. */
 void ec_origin_pools_free(struct ec_worker *w);
+
+/*
+ * Writes the origin groups of the current site (ec_origin_publish) as JSON:
+ *   {"groups":[{"name":"default","algorithm":"wrr","backends":[{"name":
+ *   "127.0.0.1:8081","weight":1,"backup":false,"health":"up","requests":0,
+ *   "errors":0,"inflight":0,"pool_idle":0,"pool_new":0,"pool_reused":0,
+ *   "latency_ms":{"p50":0.0,"p90":0.0,"p99":0.0}}]}]}
+ * Counters are summed over all workers (shared atomics). Any thread; never
+ * blocks beyond a short mutex. Implemented in origin_stats.c.
+ */
+void ec_origin_backends_json(struct evbuffer *out);
 
 #endif /* EC_ORIGIN_H */

@@ -21,7 +21,10 @@
 #include "fill.h"
 #include "forward.h"
 #include "origin.h"
+#include "lb.h"
 #include "pipeline.h"
+#include "route.h"
+#include "purge.h"
 #include "site.h"
 #include "worker.h"
 
@@ -69,12 +72,17 @@ void ec_pipeline_reject(struct ec_req *req, int status, const char *reason, cons
 
 /* --- route ------------------------------------------------------------------ */
 
-/* Picks the first backend to try for this request (round-robin per worker). */
-unsigned ec_pipeline__route(struct ec_req *req)
+/* Picks the group (Host, path prefix) and its first backend (route.h). */
+unsigned ec_pipeline__route(struct ec_req *req, uint32_t *hash)
 {
-	struct ec_worker *w = req->wrk;
-	unsigned n = req->site->nbackends;
-	return n > 1 ? (w->rr++ % n) : 0;
+	struct ec_str key = req->cache.key;
+	if (key.len == 0)
+		key = req->path;
+	*hash = ec_lb_crc32(key.p, key.len);
+	unsigned g = ec_route_group(req->site, req->host, req->path);
+	int b = ec_route_pick(req->site, g, req->wrk->id, 0, *hash, ec_worker_now(req->wrk));
+	EC_ASSERT(b >= 0); /* a group has a backend, and nothing was tried */
+	return (unsigned)b;
 }
 
 /* --- fetch ------------------------------------------------------------------ */
@@ -82,7 +90,8 @@ unsigned ec_pipeline__route(struct ec_req *req)
 void ec_pipeline__fetch(struct ec_req *req)
 {
 	struct ec_worker *w = req->wrk;
-	unsigned first = ec_pipeline__route(req);
+	uint32_t hash;
+	unsigned first = ec_pipeline__route(req, &hash);
 	const struct ec_backend *b = &req->site->backends[first];
 	struct ec_hdr extra[2];
 	unsigned flags = 0;
@@ -100,6 +109,7 @@ void ec_pipeline__fetch(struct ec_req *req)
 		.has_body = req->has_body,
 		.body_chunked = req->has_body && !req->body_length_known,
 		.idempotent = ec_method_is_idempotent(req->meth),
+		.lb_hash = hash,
 	};
 	req->backend = b;
 	req->t_origin = ec_time_now();
@@ -123,6 +133,10 @@ void ec_pipeline_start(struct ec_req *req)
 		/* A reverse proxy tunnels nothing. */
 		req->reason = "method-not-supported";
 		ec_pipeline_respond_error(req, 501, "CONNECT is not supported", true);
+		return;
+	}
+	if (req->meth == EC_M_PURGE) {
+		ec_purge_http(req); /* never forwarded */
 		return;
 	}
 	if (ec_cache_lookup(req))
@@ -294,6 +308,7 @@ void ec_pipeline_finish(struct ec_req *req)
 	else if (st >= 100)
 		EC_STAT_INC(&w->stats, resp_1xx);
 	EC_STAT_ADD(&w->stats, resp_bytes, req->bytes_out);
+	ec_stats_count_request(&w->stats, req->cache_log, req->bytes_out);
 	if (ec_alog_enabled()) {
 		double now = ec_time_now();
 		struct ec_alog_rec rec = {

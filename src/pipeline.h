@@ -51,7 +51,7 @@ void ec_pipeline_finish(struct ec_req *req);
 
 /* For the cache's coalescing (fill.c): */
 /* the first backend to try for req (the route step) */
-unsigned ec_pipeline__route(struct ec_req *req);
+unsigned ec_pipeline__route(struct ec_req *req, uint32_t *hash);
 /* fetch for req from the origin, owned by req (no coalescing) */
 void ec_pipeline__fetch(struct ec_req *req);
 /* run the cache step again (a failed fill's waiter retries) */

@@ -17,8 +17,17 @@
 #include "config.h"
 #include "policy/fresh.h"
 
+struct ec_bstate;
+struct ec_lb_ops;
+
 struct ec_backend {
 	unsigned index;                /* position in site->backends */
+	unsigned group;                /* index into site->groups */
+	bool backup;                   /* used only when every primary of the group is down */
+	char send_host[256];           /* Host to send (group host / origin_host); "" = client's */
+	struct ec_bstate *st;          /* shared health and counters (origin_stats.h) */
+	bool tls;                      /* https: through group->tls */
+	char tls_name[256];            /* SNI and verified name (tls_sni or the host) */
 	char name[300];                /* host:port for logs, e.g. 127.0.0.1:9000 */
 	char host_field[300];          /* Host value when the origin's own name is wanted */
 	struct sockaddr_storage addr;  /* resolved at load time */
@@ -29,11 +38,27 @@ struct ec_backend {
 
 #define EC_SITE_MAX_TARGETS 8
 
+/* An origin group: backends site->backends[first..first+n), routed by Host and
+ * path prefix (cg), balanced by `ops` with per-site state `lb`. */
+struct ec_group {
+	char name[64];
+	const struct ec_conf_group *cg; /* NULL for the default group (-o / origins:) */
+	const struct ec_conf_lb *lbc;   /* into conf */
+	unsigned first, n;
+	const struct ec_lb_ops *ops;
+	void *lb; /* the algorithm's state (lb.h) */
+	struct ssl_ctx_st *tls; /* SSL_CTX for its https backends, NULL without (origin_tls.h) */
+	bool h2;                /* protocol h2c or h2: HTTP/2 streams (origin_h2.c) */
+};
+
 struct ec_site {
 	unsigned refcnt;
 	struct ec_config *conf; /* reference held */
 	unsigned nbackends;
-	struct ec_backend *backends;
+	struct ec_backend *backends; /* every group's, group by group */
+	unsigned ngroups;
+	struct ec_group *groups; /* the default group first when there is one */
+	struct ec_bstate *bstates; /* one per backend */
 
 	/* cache rules derived from conf (policy/ takes them as a struct) */
 	struct ec_fresh_conf fconf;
@@ -53,6 +78,12 @@ struct ec_site {
  * NULL with a message in err when an origin cannot be resolved.
  */
 struct ec_site *ec_site_build(struct ec_config *conf, char *err, size_t errlen);
+/* As ec_site_build, with the names in `dns` (origin_dns.h) already resolved:
+ * every address of a name becomes a backend named ADDR:PORT. Names missing
+ * from `dns` (or dns NULL) go through getaddrinfo. */
+struct ec_dns_table;
+struct ec_site *ec_site_build_dns(struct ec_config *conf, const struct ec_dns_table *dns,
+				  char *err, size_t errlen);
 struct ec_site *ec_site_ref(struct ec_site *s);
 /* Drops a reference, frees at zero, clears *sp. Any thread. */
 void ec_site_unref(struct ec_site **sp);

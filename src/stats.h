@@ -27,4 +27,12 @@ struct ec_stats {
 /* Adds every field of `src` into `dst` (relaxed reads of another thread's struct). */
 void ec_stats_sum(struct ec_stats *dst, const struct ec_stats *src);
 
+/*
+ * Counts one finished request by its cache outcome (the access log's token,
+ * ec_cache_log_token: "hit", "hit-disk", "miss-stored", "stale-swr", ...;
+ * NULL when the cache step never ran) and its body bytes by where they came
+ * from. The worker's own struct only.
+ */
+void ec_stats_count_request(struct ec_stats *st, const char *token, uint64_t bytes);
+
 #endif /* EC_STATS_H */

@@ -17,8 +17,7 @@
 #include "tiers.h"
 #include "worker.h"
 
-/* Bump when struct ec_cmeta or struct ec_fresh_meta change layout. */
-#define CMETA_DISK_VERSION 1
+#define CMETA_DISK_VERSION EC_TIERS_META_VERSION
 _Static_assert(sizeof(struct ec_cmeta) == 56 && sizeof(struct ec_fresh_meta) == 48,
                "struct ec_cmeta changed: bump CMETA_DISK_VERSION and fix this assertion");
 
@@ -52,7 +51,7 @@ void ec_tiers_hit(struct ec_worker *w, const struct ec_obj *obj, int64_t now)
 }
 
 /* Surrogate-Key (space-separated) and Cache-Tag (comma-separated) values. */
-static size_t tags_of(const struct ec_obj *obj, struct ec_str *tags, size_t cap)
+size_t ec_tiers_tags(const struct ec_obj *obj, struct ec_str *tags, size_t cap)
 {
 	struct ec_str blk = ec_obj_headers(obj);
 	struct ec_hdr h[128];
@@ -85,7 +84,7 @@ enum ec_insert_rc ec_tiers_insert(struct ec_worker *w, struct ec_obj *obj, int64
 	enum ec_insert_rc rc = ec_store_insert(w->store, obj);
 	if (w->disk != NULL) {
 		struct ec_str tags[MAX_TAGS];
-		size_t n = tags_of(obj, tags, EC_ARRAY_LEN(tags));
+		size_t n = ec_tiers_tags(obj, tags, EC_ARRAY_LEN(tags));
 		ec_disk_put(w->disk, obj, tags, n, now);
 	}
 	return rc;

@@ -21,6 +21,13 @@
 
 #include "storage/ec_store.h"
 
+/*
+ * The layout version of the meta area the disk tier stores with each object
+ * (ec_disk_config.meta_version); cachectl --db opens the tier with it too.
+ * Bump when struct ec_cmeta or struct ec_fresh_meta change layout.
+ */
+#define EC_TIERS_META_VERSION 1
+
 struct ec_worker;
 struct ec_disk;
 struct ec_config;
@@ -45,6 +52,13 @@ void ec_tiers_remove(struct ec_worker *w, struct ec_obj *obj);
 
 /* Purges every variant of the key from both tiers. */
 void ec_tiers_purge(struct ec_worker *w, const struct ec_key *key, unsigned flags);
+
+/*
+ * The object's tags: Surrogate-Key (space-separated) and Cache-Tag
+ * (comma-separated) values of its stored header block, as views into it,
+ * at most `cap`. Returns how many.
+ */
+size_t ec_tiers_tags(const struct ec_obj *obj, struct ec_str *tags, size_t cap);
 
 /*
  * Opens the disk tier the configuration asks for (main thread, at start):

@@ -186,6 +186,16 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	EC_CHECK_MAGIC(w, EC_WORKER_MAGIC);
 	if (w->alog.len)
 		ec_alog_flush(&w->alog);
+	/* Loop lag: how late this once-a-second timer fired (admin metrics). */
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	if (w->tick_last > 0) {
+		double lag = now - w->tick_last - 1.0;
+		__atomic_store_n(&w->stats.loop_lag_us, lag > 0 ? (uint64_t)(lag * 1e6) : 0,
+		                 __ATOMIC_RELAXED);
+	}
+	w->tick_last = now;
 }
 
 /* The worker whose loop runs on this thread (NULL on others). */

@@ -69,6 +69,7 @@ struct ec_worker {
 	const struct timeval *tv_connect, *tv_first_byte, *tv_between, *tv_pool_idle;
 
 	struct event *ev_tick; /* once a second: access-log flush, drain checks */
+	double tick_last;      /* CLOCK_MONOTONIC of the last tick (loop lag) */
 	bool draining;
 
 	/* mailbox from the main thread */

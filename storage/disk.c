@@ -161,6 +161,8 @@ static int check_format(struct ec_disk *d, MDB_txn *txn, char *err, size_t errle
 	want[16] = (unsigned char)EC_DISK_FORMAT;
 	want[17] = want[18] = want[19] = 0;
 	int rc = mdb_get(txn, d->dbi_info, &k, &v);
+	if (rc == MDB_NOTFOUND && d->cfg.read_only)
+		return fail(err, errlen, d->dir, "not an edgecache disk tier (no format record)");
 	if (rc == MDB_NOTFOUND) {
 		MDB_stat st;
 		if (mdb_stat(txn, d->dbi_obj, &st) == 0 && st.ms_entries != 0)
@@ -195,22 +197,30 @@ static int open_env(struct ec_disk *d, char *err, size_t errlen)
 		return fail(err, errlen, d->dir, "mdb_env_create: %s", mdb_strerror(rc));
 	mdb_env_set_maxdbs(d->env, 8);
 	mdb_env_set_maxreaders(d->env, MAX_READERS);
-	rc = mdb_env_set_mapsize(d->env, (size_t)d->cfg.map_size);
+	/* read-only: no size set, LMDB takes the one the daemon stored */
+	rc = d->cfg.read_only ? 0 : mdb_env_set_mapsize(d->env, (size_t)d->cfg.map_size);
 	if (rc != 0)
 		return fail(err, errlen, d->dir, "map size: %s", mdb_strerror(rc));
 	unsigned flags = MDB_NORDAHEAD;
 	if (d->cfg.sync == EC_DISK_SYNC_PERIODIC)
 		flags |= MDB_NOSYNC;
+	/* Read-only (cachectl --db): no lock file writes either; the shared flock
+	 * taken by the caller proves no daemon has the directory. */
+	if (d->cfg.read_only)
+		flags |= MDB_RDONLY | MDB_NOLOCK;
 	rc = mdb_env_open(d->env, d->dir, flags, 0640);
 	if (rc != 0)
 		return fail(err, errlen, d->dir, "cannot open the LMDB environment: %s",
 		            mdb_strerror(rc));
 	int dead = 0;
-	mdb_reader_check(d->env, &dead);
+	if (!d->cfg.read_only)
+		mdb_reader_check(d->env, &dead);
 	MDB_envinfo info;
 	MDB_stat est;
 	mdb_env_info(d->env, &info);
 	mdb_env_stat(d->env, &est);
+	if (d->cfg.read_only)
+		d->cfg.map_size = info.me_mapsize; /* the size the daemon gave it */
 	d->psize = est.ms_psize;
 	/* A leaf node holds at most ((psize - 16) / 2 & ~1) - 2 bytes; beyond it a
 	 * value takes overflow pages of its own. Node header 8, object key 24. */
@@ -220,7 +230,7 @@ static int open_env(struct ec_disk *d, char *err, size_t errlen)
 		            EC_DISK_KEYIDX_MAX + 16);
 
 	MDB_txn *txn;
-	rc = mdb_txn_begin(d->env, NULL, 0, &txn);
+	rc = mdb_txn_begin(d->env, NULL, d->cfg.read_only ? MDB_RDONLY : 0, &txn);
 	if (rc != 0)
 		return fail(err, errlen, d->dir, "mdb_txn_begin: %s", mdb_strerror(rc));
 	struct {
@@ -233,7 +243,8 @@ static int open_env(struct ec_disk *d, char *err, size_t errlen)
 	        {"tags", MDB_DUPSORT, &d->dbi_tag}, {"atime", 0, &d->dbi_atime},
 	};
 	for (size_t i = 0; i < EC_ARRAY_LEN(dbs); i++) {
-		rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | MDB_CREATE, dbs[i].dbi);
+		rc = mdb_dbi_open(txn, dbs[i].name,
+		                  dbs[i].flags | (d->cfg.read_only ? 0 : MDB_CREATE), dbs[i].dbi);
 		if (rc != 0) {
 			mdb_txn_abort(txn);
 			return fail(err, errlen, d->dir, "sub-database %s: %s", dbs[i].name,
@@ -258,7 +269,7 @@ static int open_env(struct ec_disk *d, char *err, size_t errlen)
 	mdb_stat(txn, d->dbi_obj, &ost);
 	d->objects = ost.ms_entries;
 	d->used_bytes = ec_disk__live_bytes(d, txn);
-	rc = mdb_txn_commit(txn);
+	rc = mdb_txn_commit(txn); /* read-only too: an abort would close the dbi handles */
 	if (rc != 0)
 		return fail(err, errlen, d->dir, "mdb_txn_commit: %s", mdb_strerror(rc));
 	if (dead)
@@ -304,13 +315,17 @@ struct ec_disk *ec_disk_open(const struct ec_disk_config *cfg, char *err, size_t
 	d->cfg.dir = d->dir;
 	if (d->cfg.max_obj_size == 0 || d->cfg.max_obj_size > d->cfg.map_size / 4)
 		d->cfg.max_obj_size = d->cfg.map_size / 4;
+	/* A batch bigger than a small map's headroom would overflow it before the
+	 * watermark eviction could run: keep batches to 1/16 of the map. */
+	if (d->cfg.batch_bytes > d->cfg.map_size / 16)
+		d->cfg.batch_bytes = EC_MAX(d->cfg.map_size / 16, (size_t)64 << 10);
 	d->lock_fd = -1;
 	pthread_mutex_init(&d->qlock, NULL);
 	pthread_cond_init(&d->qcond, NULL);
 	pthread_cond_init(&d->qdone, NULL);
 
 	struct stat st;
-	if (mkdir(d->dir, 0750) != 0 && errno != EEXIST) {
+	if (!d->cfg.read_only && mkdir(d->dir, 0750) != 0 && errno != EEXIST) {
 		fail(err, errlen, d->dir, "cannot create the directory: %s", strerror(errno));
 		goto bad;
 	}
@@ -320,18 +335,23 @@ struct ec_disk *ec_disk_open(const struct ec_disk_config *cfg, char *err, size_t
 	}
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/edgecache.lock", d->dir);
-	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	d->lock_fd = d->cfg.read_only ? open(path, O_RDONLY | O_CLOEXEC)
+	                               : open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (d->lock_fd < 0) {
 		fail(err, errlen, d->dir, "cannot open %s: %s", path, strerror(errno));
 		goto bad;
 	}
-	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+	if (flock(d->lock_fd, (d->cfg.read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
 		fail(err, errlen, d->dir, "in use by another process (%s is locked)", path);
 		goto bad;
 	}
 	if (open_env(d, err, errlen) != 0)
 		goto bad;
 	d->last_sync = ec_disk__now();
+	if (d->cfg.read_only) {
+		atomic_store(&d->state, EC_DISK_READONLY); /* puts are dropped */
+		return d;
+	}
 	if (pthread_create(&d->thread, NULL, ec_disk__writer_main, d) != 0) {
 		fail(err, errlen, d->dir, "cannot start the writer thread");
 		goto bad;
@@ -354,6 +374,15 @@ void ec_disk_close(struct ec_disk **dp)
 	if (d == NULL)
 		return;
 	EC_CHECK_MAGIC(d, EC_DISK_MAGIC);
+	if (d->cfg.read_only) {
+		while (d->qhead != NULL) { /* what lookups queued (deletions): dropped */
+			struct ec_disk_item *it = d->qhead;
+			d->qhead = it->next;
+			free(it);
+		}
+		destroy(d);
+		return;
+	}
 	pthread_mutex_lock(&d->qlock);
 	d->stopping = true;
 	pthread_cond_signal(&d->qcond);
@@ -781,6 +810,12 @@ enum ec_lookup_rc ec_disk_lookup(struct ec_disk *d, const struct ec_lookup *req,
 		}
 		if (!ec_str_eq(rec.key, want))
 			continue; /* another key with the same hash */
+		/* A record a queued purge covers is gone already: no match callback sees it. */
+		if (atomic_load_explicit(&d->npending, memory_order_acquire) != 0 &&
+		    pending_hides(d, &rec, req->key->hash)) {
+			hide = true;
+			continue;
+		}
 		struct ec_obj *o = obj_from_rec(d, &rec, req->key, &why);
 		if (o == NULL) {
 			EC_DISK_ADD(d, corrupt, 1);

@@ -74,6 +74,10 @@ struct ec_disk_config {
 	                          version are ignored (a miss) and deleted */
 	const struct ec_hdrcodec *codec; /* encodes and decodes header blocks; borrowed,
 	                                    must outlive the tier; required */
+	bool read_only; /* inspect a stopped daemon's tier (cachectl --db): MDB_RDONLY and
+	                   MDB_NOLOCK, a shared lock on edgecache.lock (refused while a
+	                   daemon holds it), no writer thread; puts are dropped, and
+	                   purges, touches and ec_disk_flush must not be called */
 	ec_disk_log_f *log;              /* NULL: messages are dropped */
 	void *log_arg;
 };

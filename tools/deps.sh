@@ -4,8 +4,8 @@
 set -eu
 PKGS="build-essential autoconf automake pkg-config
       libevent-dev libnghttp2-dev libssl-dev liblmdb-dev libzstd-dev
-      libxxhash-dev libyaml-dev libpcre2-dev check
-      python3 python3-pytest curl nghttp2-client openssl procps"
+      libxxhash-dev libyaml-dev libpcre2-dev libjansson-dev check
+      python3 python3-pytest curl nghttp2-client nghttp2-server openssl procps"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

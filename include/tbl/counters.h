@@ -1,7 +1,8 @@
 /*
  * tbl/counters.h — every per-worker counter, defined once.
  *
- * X(name, kind, help): kind is `counter` (monotonic) or `gauge`. Expanded
+ * X(name, kind, help): kind is `counter` (monotonic), `gauge` (summed over
+ * workers) or `gmax` (a gauge whose workers' maximum is reported). Expanded
  * into struct ec_stats (src/stats.h), the JSON /stats output and the
  * Prometheus /metrics output (prefixed `edgecache_`), so the names in code,
  * stats and docs cannot drift apart.
@@ -34,6 +35,21 @@ X(cache_coalesced,         counter, "requests that waited on another request's f
 X(cache_swr_served,        counter, "stale responses served while a background refresh ran")
 X(stale_error_served,      counter, "origin failures answered with a stale response")
 X(cache_refresh_ahead,     counter, "background refreshes of hot objects about to expire")
+X(cache_req_hit,           counter, "requests answered from the memory tier")
+X(cache_req_hit_disk,      counter, "requests answered from the disk tier")
+X(cache_req_miss,          counter, "requests that missed (stored or not)")
+X(cache_req_expired,       counter, "requests whose stored response was stale and fetched again")
+X(cache_req_revalidated,   counter, "requests answered after a 304 freshened the stored response")
+X(cache_req_stale,         counter, "requests answered stale (stale-while-revalidate, stale-if-error)")
+X(cache_req_collapsed,     counter, "requests that waited on another request's fetch and got its response")
+X(cache_req_pass,          counter, "requests the cache did not handle (method, bypass, request directives)")
+X(cache_req_other,         counter, "requests answered before the cache step (errors)")
+X(bytes_hit_memory,        counter, "body bytes sent from memory-tier hits")
+X(bytes_hit_disk,          counter, "body bytes sent from disk-tier hits")
+X(bytes_from_origin,       counter, "body bytes sent to clients from origin responses")
+X(cache_banned,            counter, "objects found banned at lookup and dropped")
+X(purge_requests,          counter, "PURGE requests on the proxy listener (allowed ones)")
+X(loop_lag_us,             gmax,    "how late the worker's once-a-second timer last fired, microseconds")
 X(tls_handshakes,          counter, "TLS handshakes completed")
 X(tls_handshake_errors,    counter, "TLS handshakes that failed or timed out")
 X(h2_conns,                counter, "client connections that speak HTTP/2 (ALPN h2 or h2c)")

@@ -14,4 +14,5 @@ X(TRUNCATED,       502, "origin-body-truncated",  "the origin response ended ear
 X(BODY_TIMEOUT,    504, "origin-body-timeout",    "the origin stalled in the middle of the body")
 X(CLIENT_BODY,     400, "bad-request-body",       "the request body was malformed or cut short")
 X(RESOURCES,       503, "no-resources",           "out of resources")
+X(TLS,             502, "origin-tls-failed",      "the TLS handshake with the origin failed")
 /* clang-format on */

@@ -216,7 +216,30 @@ static const char *all_keys_yaml = "listen: ['127.0.0.1:81', '[::1]:82']\n"     
                                    "disk_high_watermark: 90\n"                   /* 60 */
                                    "disk_low_watermark: 60\n"                    /* 61 */
                                    "disk_batch_delay: 10ms\n"                    /* 62 */
-                                   "h2_max_streams: 64\n";                       /* 63 */
+                                   "origin.algorithm: p2c\n"                     /* 63 */
+                                   "origin.retries: 4\n"                         /* 64 */
+                                   "origin.health_check: http\n"                 /* 65 */
+                                   "origin.health_path: /healthz\n"              /* 66 */
+                                   "origin.health_status: 204\n"                 /* 67 */
+                                   "origin.health_interval: 3s\n"                /* 68 */
+                                   "origin.health_timeout: 500ms\n"              /* 69 */
+                                   "origin.health_rise: 4\n"                     /* 70 */
+                                   "origin.health_fall: 5\n"                     /* 71 */
+                                   "origin.fail_max: 6\n"                        /* 72 */
+                                   "origin.fail_window: 20s\n"                   /* 73 */
+                                   "origin.fail_timeout: 7s\n"                   /* 74 */
+                                   "groups:\n"                                   /* 75 */
+                                   "  - {name: g, backends: [127.0.0.1:1]}\n"    /* 76 */
+                                   "origin.tls_verify: false\n"                  /* 77 */
+                                   "origin.tls_ca: /ca.pem\n"                    /* 78 */
+                                   "origin.tls_sni: o.example\n"                 /* 79 */
+                                   "origin.tls_cert: /c.pem\n"                   /* 80 */
+                                   "origin.tls_key: /k.pem\n"                    /* 81 */
+                                   "origin.dns_interval: 5s\n"                   /* 82 */
+                                   "origin.dns_resolv_conf: /r.conf\n"           /* 83 */
+                                   "origin.protocol: h2c\n"                      /* 84 */
+                                   "purge_allow: '127.0.0.1/32, ::1'\n"           /* 85 */
+                                   "h2_max_streams: 64\n";                       /* 86 */
 
 START_TEST(test_yaml_every_key)
 {
@@ -260,6 +283,7 @@ START_TEST(test_yaml_every_key)
 	ck_assert_double_eq(c->disk_batch_delay, 0.01);
 	ck_assert_str_eq(c->admin, "off");
 	ck_assert_str_eq(c->admin_token_file, "/etc/tok");
+	ck_assert_str_eq(c->purge_allow, "127.0.0.1/32, ::1");
 	ck_assert_uint_eq(c->workers, 3);
 	ck_assert_str_eq(c->access_log, "-");
 	ck_assert_str_eq(c->error_log, "/var/log/e.log");
@@ -299,6 +323,28 @@ START_TEST(test_yaml_every_key)
 	ck_assert_uint_eq(c->refresh_ahead_pct, 10);
 	ck_assert_uint_eq(c->refresh_ahead_hits, 3);
 	ck_assert_double_eq(c->busy_poll, 0.05);
+	ck_assert_str_eq(c->lb.algorithm, "p2c");
+	ck_assert_uint_eq(c->lb.retries, 4);
+	ck_assert_str_eq(c->lb.health_check, "http");
+	ck_assert_str_eq(c->lb.health_path, "/healthz");
+	ck_assert_uint_eq(c->lb.health_status, 204);
+	ck_assert_double_eq(c->lb.health_interval, 3);
+	ck_assert_double_eq(c->lb.health_timeout, 0.5);
+	ck_assert_uint_eq(c->lb.health_rise, 4);
+	ck_assert_uint_eq(c->lb.health_fall, 5);
+	ck_assert_uint_eq(c->lb.fail_max, 6);
+	ck_assert_double_eq(c->lb.fail_window, 20);
+	ck_assert_double_eq(c->lb.fail_timeout, 7);
+	ck_assert_uint_eq(c->ngroups, 1);
+	ck_assert_str_eq(c->groups[0].name, "g");
+	ck_assert(!c->lb.tls_verify);
+	ck_assert_str_eq(c->lb.tls_ca, "/ca.pem");
+	ck_assert_str_eq(c->lb.tls_sni, "o.example");
+	ck_assert_str_eq(c->lb.tls_cert, "/c.pem");
+	ck_assert_str_eq(c->lb.tls_key, "/k.pem");
+	ck_assert_double_eq(c->dns_interval, 5);
+	ck_assert_str_eq(c->dns_resolv_conf, "/r.conf");
+	ck_assert_str_eq(c->lb.protocol, "h2c");
 	ck_assert_uint_eq(c->h2_streams, 64);
 
 	/* every key has its line */

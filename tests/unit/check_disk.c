@@ -630,6 +630,44 @@ START_TEST(test_periodic_sync)
 }
 END_TEST
 
+START_TEST(test_read_only)
+{
+	struct ec_disk_config cfg;
+	cfg_init(&cfg, 16u << 20);
+	struct ec_disk *d = open_ok(&cfg);
+	put(d, "http://t/ro/a", NULL, 5000, 1000);
+	put(d, "http://t/ro/b", "v", 10, 1000);
+	ec_disk_flush(d);
+	/* a running daemon holds the lock: read-only opens are refused */
+	struct ec_disk_config ro;
+	cfg_init(&ro, 1u << 20); /* the stored map size wins */
+	ro.read_only = true;
+	char err[512] = "";
+	ck_assert_ptr_null(ec_disk_open(&ro, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "in use by another process") != NULL, "%s", err);
+	ec_disk_close(&d);
+
+	d = open_ok(&ro);
+	struct ec_disk *d2 = open_ok(&ro); /* readers share the lock */
+	ck_assert_ptr_null(ec_disk_open(&cfg, err, sizeof(err))); /* a writer does not */
+	check_hit(d, "http://t/ro/a", NULL, 5000);
+	check_hit(d2, "http://t/ro/b", "v", 10);
+	struct ec_disk_stats st;
+	ec_disk_stats(d, &st);
+	ck_assert_uint_eq(st.objects, 2);
+	ck_assert_uint_eq(st.map_size, 16u << 20);
+	ck_assert_uint_eq(st.state, 1); /* read-only */
+	struct ec_obj *o = mkobj("http://t/ro/c", NULL, 10);
+	ck_assert_int_eq(ec_disk_put(d, o, NULL, 0, 1000), EC_DISK_PUT_DISABLED);
+	ec_obj_unref(&o);
+	ec_disk_close(&d2);
+	ec_disk_close(&d);
+
+	ro.dir = "/nonexistent/edgecache-ro";
+	ck_assert_ptr_null(ec_disk_open(&ro, err, sizeof(err)));
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("disk");
@@ -648,6 +686,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_unknown_dict_and_meta_version);
 	tcase_add_test(tc, test_refused_directories);
 	tcase_add_test(tc, test_periodic_sync);
+	tcase_add_test(tc, test_read_only);
 	suite_add_tcase(s, tc);
 	return s;
 }
