@@ -234,10 +234,11 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
 	struct ec_h2_sess *s = arg;
 	EC_CHECK_MAGIC(s, H2_SESS_MAGIC);
 	struct h2_stream *st = stream_get(s, f->hd.stream_id);
-	if (st == NULL || st->req_active)
-		return 0; /* trailers: ignored */
+	if (st == NULL)
+		return 0;
 	const struct ec_config *cf = wrk_of(s)->site->conf;
-	st->hdr_bytes += namelen + valuelen + 32; /* RFC 9113 6.5.2's accounting */
+	/* RFC 9113 6.5.2's accounting, over the head and any trailers */
+	st->hdr_bytes += namelen + valuelen + 32;
 	if (st->hdr_bytes > cf->max_head) {
 		/* Over the SETTINGS_MAX_HEADER_LIST_SIZE we announced: a client
 		 * that ignores it (or an HPACK bomb, small on the wire and huge
@@ -247,6 +248,8 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
 		nghttp2_session_terminate_session(ng, NGHTTP2_ENHANCE_YOUR_CALM);
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	}
+	if (st->req_active)
+		return 0; /* trailers: counted, not kept */
 	struct ec_str v = ec_arena_strdup(&st->arena, ec_str_make((const char *)value, valuelen));
 	if (valuelen && v.p == NULL)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;

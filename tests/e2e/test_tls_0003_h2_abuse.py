@@ -209,3 +209,17 @@ def test_concurrent_stream_limit(start_edgecache, origin):
     assert len(answered) == 128, len(answered)
     assert goaway_code(frames) is None
     assert origin.stats()["paths"].get("/limit", 0) == 1
+
+
+def test_hpack_bomb_in_trailers(start_edgecache, origin):
+    ec = start_edgecache()
+
+    def bomb(c):
+        # a POST whose body ends with a trailer block that decodes to ~800 KB
+        block = b"\x83\x86\x04" + hpack_str(b"/trailer-bomb") + b"\x01" + hpack_str(b"a.test")
+        c.send(frame(HEADERS, END_HEADERS, 1, block) + frame(DATA, 0, 1, b"x" * 10))
+        v = b"v" * 4000
+        trailers = b"\x40" + hpack_str(b"x-big") + hpack_int7(len(v)) + v + b"\xbe" * 200
+        c.send(frame(HEADERS, END_STREAM | END_HEADERS, 1, trailers))
+
+    check_flood(ec, origin, "tbomb", bomb, "header list over limits.header_block (HPACK bomb?): GOAWAY")
