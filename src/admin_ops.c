@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <jansson.h>
 
 #include "admin_priv.h"
 #include "arena.h"
@@ -119,49 +120,15 @@ static bool ban_expr(const struct ec_admin_req *r, char *out, size_t cap)
 		out[b.len] = '\0';
 		return true;
 	}
-	/* {"expr": "..."}: find the key, then decode the JSON string. */
-	const char *p = memmem(b.p, b.len, "\"expr\"", 6), *end = b.p + b.len;
-	if (p == NULL)
-		return false;
-	p += 6;
-	while (p < end && (*p == ' ' || *p == ':' || *p == '\t'))
-		p++;
-	if (p >= end || *p++ != '"')
-		return false;
-	size_t o = 0;
-	for (; p < end && *p != '"'; p++) {
-		char ch = *p;
-		if (ch == '\\' && p + 1 < end) {
-			p++;
-			switch (*p) {
-			case 'n':
-				ch = '\n';
-				break;
-			case 't':
-				ch = '\t';
-				break;
-			case 'r':
-				ch = '\r';
-				break;
-			case '/':
-				ch = '/';
-				break;
-			case '\\':
-				ch = '\\';
-				break;
-			case '"':
-				ch = '"';
-				break;
-			default:
-				return false; /* \uXXXX: not needed in ban expressions */
-			}
-		}
-		if (o + 1 >= cap)
-			return false;
-		out[o++] = ch;
-	}
-	out[o] = '\0';
-	return p < end;
+	/* {"expr": "..."}: jansson decodes it, escapes (\uXXXX too) included. */
+	json_t *doc = json_loadb(b.p, b.len, 0, NULL);
+	const char *v = json_string_value(json_object_get(doc, "expr"));
+	size_t n = v ? strlen(v) : 0;
+	bool ok = v != NULL && n > 0 && n < cap;
+	if (ok)
+		memcpy(out, v, n + 1);
+	json_decref(doc);
+	return ok;
 }
 
 void ec_admin_ban(struct ec_admin_req *r)

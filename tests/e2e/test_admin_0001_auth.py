@@ -116,6 +116,11 @@ def test_bad_requests_get_4xx_and_the_api_keeps_serving(start_edgecache, tmp_pat
     r = raw(admin, b"POST /ban HTTP/1.1\r\nHost: a\r\n" + auth +
             b"Content-Length: 27\r\n\r\n{\"expr\": \"req.url ~ ^/zz\"}\n")
     assert r.startswith(b"HTTP/1.1 200 ") and b'"purged": 0' in r, r
+    # JSON escapes, \uXXXX included, are decoded: the ban lists "^/\u00e9t\u00e9"
+    body = b'{"expr": "req.url ~ ^/\\u00e9t\\u00e9"}'
+    r = raw(admin, b"POST /ban HTTP/1.1\r\nHost: a\r\n" + auth +
+            b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    assert r.startswith(b"HTTP/1.1 200 ") and "^/été".encode() in r, r
     r = raw(admin, b"POST /ban HTTP/1.1\r\nHost: a\r\n" + auth + b"Content-Length: 2\r\n\r\n{}")
     assert r.startswith(b"HTTP/1.1 400 "), r
     assert "admin: bad request from 127.0.0.1" in ec.stderr_text()
