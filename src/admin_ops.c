@@ -479,14 +479,7 @@ void ec_admin_object(struct ec_admin_req *r)
 	}
 	struct disk_size ds = {.key = key};
 	if (a->env.disk != NULL) {
-		struct ec_lookup lk = {.key = &k,
-		                       .match = collect_variant,
-		                       .match_arg = &dsk,
-		                       .now = -1,
-		                       .flags = EC_LOOKUP_PEEK};
-		ec_disk_lookup(a->env.disk, &lk, &o);
-		if (o != NULL)
-			ec_obj_unref(&o);
+		ec_disk_peek_variants(a->env.disk, &k, collect_variant, &dsk);
 		ec_disk_list(a->env.disk, key, 0, disk_size_cb, &ds);
 	}
 	if (mem.n == 0 && dsk.n == 0) {

@@ -121,15 +121,7 @@ static uint64_t sweep_disk(struct ec_disk *d, const struct sweep *s)
 		if (ec_ban_needs_object(s->e)) {
 			/* Read each variant's headers (no body copy): any match purges the key. */
 			struct dvariant ctx = {false, s};
-			struct ec_lookup lk = {.key = &k,
-			                       .match = disk_variant,
-			                       .match_arg = &ctx,
-			                       .now = -1,
-			                       .flags = EC_LOOKUP_PEEK};
-			struct ec_obj *o = NULL;
-			ec_disk_lookup(d, &lk, &o);
-			if (o != NULL)
-				ec_obj_unref(&o);
+			ec_disk_peek_variants(d, &k, disk_variant, &ctx);
 			purge = ctx.hit;
 		}
 		if (purge)

@@ -68,15 +68,7 @@ struct ec_purge_count ec_purge_key(struct ec_store *st, struct ec_disk *d, struc
 			c.disk = ec_disk_flush(d);
 		} else {
 			uint64_t n = 0;
-			struct ec_lookup lk = {.key = &k,
-			                       .match = count_variant,
-			                       .match_arg = &n,
-			                       .now = -1,
-			                       .flags = EC_LOOKUP_PEEK};
-			struct ec_obj *o = NULL;
-			ec_disk_lookup(d, &lk, &o);
-			if (o != NULL)
-				ec_obj_unref(&o);
+			ec_disk_peek_variants(d, &k, count_variant, &n);
 			ec_disk_purge(d, &k, flags);
 			c.disk = n;
 		}

@@ -758,6 +758,17 @@ static void drop_record(struct ec_disk *d, const unsigned char *okey)
 	pthread_mutex_unlock(&d->qlock);
 }
 
+void ec_disk_peek_variants(struct ec_disk *d, const struct ec_key *k, ec_store_match_f *match,
+                           void *arg)
+{
+	struct ec_lookup lk = {
+	        .key = k, .match = match, .match_arg = arg, .now = -1, .flags = EC_LOOKUP_PEEK};
+	struct ec_obj *o = NULL;
+	ec_disk_lookup(d, &lk, &o);
+	if (o != NULL)
+		ec_obj_unref(&o);
+}
+
 enum ec_lookup_rc ec_disk_lookup(struct ec_disk *d, const struct ec_lookup *req,
                                  struct ec_obj **objp)
 {

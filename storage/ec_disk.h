@@ -114,6 +114,13 @@ void ec_disk_close(struct ec_disk **dp);
 enum ec_lookup_rc ec_disk_lookup(struct ec_disk *d, const struct ec_lookup *req,
                                  struct ec_obj **objp);
 
+/*
+ * Shows every variant stored for k to match(obj, arg) (headers and
+ * attributes; EC_LOOKUP_PEEK: no body copy, no touch) and keeps none.
+ */
+void ec_disk_peek_variants(struct ec_disk *d, const struct ec_key *k, ec_store_match_f *match,
+                           void *arg);
+
 enum ec_disk_put_rc {
 	EC_DISK_PUT_INVALID = 0,
 	EC_DISK_PUT_QUEUED,   /* the writer will store it */

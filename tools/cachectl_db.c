@@ -259,15 +259,7 @@ json_t *ctl_db_inspect(const char *url, long long now)
 	}
 	struct ec_key k = ec_key_make(key, strlen(key));
 	struct collect c = {0};
-	struct ec_lookup lk = {.key = &k,
-	                       .match = collect_variant,
-	                       .match_arg = &c,
-	                       .now = -1,
-	                       .flags = EC_LOOKUP_PEEK};
-	struct ec_obj *o = NULL;
-	ec_disk_lookup(d, &lk, &o);
-	if (o != NULL)
-		ec_obj_unref(&o);
+	ec_disk_peek_variants(d, &k, collect_variant, &c);
 	struct ec_disk_entry ent = {.key = {key, strlen(key)}};
 	ec_disk_list(d, ent.key, 0, size_cb, &ent);
 	json_t *vars = json_array();
