@@ -46,7 +46,12 @@ bool ec_method_is_safe(enum ec_method m);
 bool ec_method_is_idempotent(enum ec_method m);
 
 /* First field with this name, or NULL. */
-const struct ec_hdr *ec_hdr_find(const struct ec_hdr *h, size_t n, const char *name);
+const struct ec_hdr *ec_hdr_find_str(const struct ec_hdr *h, size_t n, struct ec_str name);
+/* The same for a C string; inline so a literal's length is folded. */
+static inline const struct ec_hdr *ec_hdr_find(const struct ec_hdr *h, size_t n, const char *name)
+{
+	return ec_hdr_find_str(h, n, ec_str_cstr(name));
+}
 /* The next field with the same name after `prev` (which is in h[0..n)). */
 const struct ec_hdr *ec_hdr_find_next(const struct ec_hdr *h, size_t n,
 				      const struct ec_hdr *prev);

@@ -56,9 +56,8 @@ bool ec_method_is_idempotent(enum ec_method m)
 	return false;
 }
 
-const struct ec_hdr *ec_hdr_find(const struct ec_hdr *h, size_t n, const char *name)
+const struct ec_hdr *ec_hdr_find_str(const struct ec_hdr *h, size_t n, struct ec_str nm)
 {
-	struct ec_str nm = ec_str_cstr(name);
 	for (size_t i = 0; i < n; i++)
 		if (ec_str_caseeq(h[i].name, nm))
 			return &h[i];
@@ -237,7 +236,7 @@ static bool num(const char **p, const char *end, int digits, int *out)
 	return true;
 }
 
-static bool lit(const char **p, const char *end, const char *s)
+static inline bool lit(const char **p, const char *end, const char *s)
 {
 	size_t n = strlen(s);
 	if ((size_t)(end - *p) < n || memcmp(*p, s, n) != 0)
@@ -248,9 +247,13 @@ static bool lit(const char **p, const char *end, const char *s)
 
 static bool mon(const char **p, const char *end, int *m)
 {
+	if (end - *p < 3)
+		return false;
+	const char *s = *p;
 	for (int i = 0; i < 12; i++)
-		if (lit(p, end, month[i])) {
+		if (s[0] == month[i][0] && s[1] == month[i][1] && s[2] == month[i][2]) {
 			*m = i + 1;
+			*p += 3;
 			return true;
 		}
 	return false;

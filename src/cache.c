@@ -145,6 +145,17 @@ static void send_text(struct ec_req *req, const char *p, size_t n)
 	evbuffer_drain(buf, evbuffer_get_length(buf));
 }
 
+/* Does the request carry any If-* field (RFC 9110 §13.1)? */
+static bool has_preconditions(const struct ec_req *req)
+{
+	for (size_t i = 0; i < req->nhdrs; i++) {
+		struct ec_str nm = req->hdrs[i].name;
+		if (nm.len > 3 && ec_lower(nm.p[0]) == 'i' && ec_lower(nm.p[1]) == 'f' && nm.p[2] == '-')
+			return true;
+	}
+	return false;
+}
+
 /*
  * Serves a stored complete response: client preconditions (RFC 9110 §13.2),
  * ranges (§14), HEAD, with Age, Via and Cache-Status added.
@@ -161,9 +172,16 @@ void ec_cache_serve(struct ec_req *req, struct ec_obj *obj, struct ec_cache_stat
 		ec_pipeline_respond_error(req, 500, "a stored response could not be read", false);
 		return;
 	}
+	/* The stored validators matter only to a request with preconditions
+	 * or a Range; most have neither, and skip parsing them. */
+	bool preconds = has_preconditions(req);
+	bool ranged = attr->status == 200 && ec_hdr_find(req->hdrs, req->nhdrs, "range") != NULL;
 	struct ec_validators v;
-	ec_cond_validators(attr->status, stored, (size_t)ns, attr->response_time, &v);
-	enum ec_cond_result cond = ec_cond_evaluate(req->meth, req->hdrs, req->nhdrs, &v, now);
+	if (preconds || ranged)
+		ec_cond_validators(attr->status, stored, (size_t)ns, attr->response_time, &v);
+	enum ec_cond_result cond = EC_COND_PROCEED;
+	if (preconds)
+		cond = ec_cond_evaluate(req->meth, req->hdrs, req->nhdrs, &v, now);
 	if (cond == EC_COND_PRECONDITION_FAILED) {
 		ec_cs_format(cs, EC_STR("edgecache"), req->cache_status, sizeof(req->cache_status));
 		req->cache.hit = cs->hit;
@@ -178,7 +196,7 @@ void ec_cache_serve(struct ec_req *req, struct ec_obj *obj, struct ec_cache_stat
 	int status = attr->status;
 	if (cond == EC_COND_NOT_MODIFIED)
 		status = 304;
-	else if (attr->status == 200)
+	else if (ranged)
 		rrc = ec_range_request(req->meth, req->hdrs, req->nhdrs, &v, body_len, ranges,
 				       EC_RANGE_MAX, &nranges);
 
@@ -573,11 +591,14 @@ enum ec_cache_head ec_cache_on_head(struct ec_req *req, const struct ec_h1_resp 
 		resp->has_length = cl != NULL && ec_str_to_u64(cl->value, &resp->length);
 	}
 
-	/* What the client asked for but the origin was not told. */
+	/* What the client asked for but the origin was not told (most requests
+	 * ask nothing: the response's validators are parsed only if they do). */
 	struct ec_validators v;
-	ec_cond_validators(oresp->status, oresp->hdrs, oresp->nhdrs, now, &v);
+	bool preconds = c->strip_cond && has_preconditions(req);
+	if (preconds || c->strip_range)
+		ec_cond_validators(oresp->status, oresp->hdrs, oresp->nhdrs, now, &v);
 	enum ec_cond_result cond = EC_COND_PROCEED;
-	if (c->strip_cond)
+	if (preconds)
 		cond = ec_cond_evaluate(req->meth, req->hdrs, req->nhdrs, &v, now);
 	struct ec_range ranges[EC_RANGE_MAX];
 	size_t nranges = 0;

@@ -100,7 +100,7 @@ static int conn_io_read(struct ec_conn *c, size_t max)
 static int conn_io_write(struct ec_conn *c)
 {
 	if (c->ssl == NULL)
-		return evbuffer_write(c->out, c->fd);
+		return ec_netio_write(c->out, c->fd);
 	return ec_tls_write(c->ssl, c->out);
 }
 

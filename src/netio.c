@@ -2,6 +2,7 @@
  * netio.c — see netio.h.
  */
 #include <errno.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <event2/buffer.h>
@@ -33,9 +34,14 @@ int ec_netio_read(struct evbuffer *buf, int fd, size_t max)
 			over -= cut;
 		}
 	}
+	/* One region (the usual case: a drained buffer reserves one chain):
+	 * recv, which skips the kernel's iovec import and vfs layer. */
+	int niov = n;
+	while (niov > 1 && iov[niov - 1].iov_len == 0)
+		niov--;
 	ssize_t r;
 	do {
-		r = readv(fd, iov, n);
+		r = niov == 1 ? recv(fd, iov[0].iov_base, iov[0].iov_len, 0) : readv(fd, iov, niov);
 	} while (r < 0 && errno == EINTR);
 	if (r <= 0) {
 		int e = errno;
@@ -52,5 +58,29 @@ int ec_netio_read(struct evbuffer *buf, int fd, size_t max)
 	while (used > 0 && v[used - 1].iov_len == 0)
 		used--;
 	evbuffer_commit_space(buf, v, used);
+	return (int)r;
+}
+
+/* More regions than this go out in the next call: a write rarely takes
+ * more than a few hundred KiB from a non-blocking socket anyway. */
+#define WRITE_IOV 32
+
+int ec_netio_write(struct evbuffer *buf, int fd)
+{
+	struct evbuffer_iovec v[WRITE_IOV];
+	int n = evbuffer_peek(buf, -1, NULL, v, WRITE_IOV);
+	if (n <= 0)
+		return 0;
+	if (n > WRITE_IOV)
+		n = WRITE_IOV;
+	ssize_t r;
+	do {
+		if (n == 1)
+			r = send(fd, v[0].iov_base, v[0].iov_len, MSG_NOSIGNAL);
+		else
+			r = writev(fd, (const struct iovec *)v, n);
+	} while (r < 0 && errno == EINTR);
+	if (r > 0)
+		evbuffer_drain(buf, (size_t)r);
 	return (int)r;
 }

@@ -642,7 +642,7 @@ static void fetch_send(struct ec_fetch *f)
 			return;
 		if (evbuffer_get_length(oc->out)) {
 			int n = oc->ssl ? ec_otls_write(oc->ssl, oc->out)
-					: evbuffer_write(oc->out, oc->fd);
+					: ec_netio_write(oc->out, oc->fd);
 			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 				if (f->head_seen) {
 					/* The origin answered early and stopped reading the

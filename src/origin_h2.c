@@ -24,6 +24,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include "log.h"
+#include "netio.h"
 #include "origin_h2.h"
 #include "origin_priv.h"
 #include "origin_stats.h"
@@ -460,7 +461,7 @@ static void c_flush(struct ec_h2c *c)
 		}
 		if (evbuffer_get_length(c->out) == 0)
 			break;
-		int n = c->ssl ? ec_otls_write(c->ssl, c->out) : evbuffer_write(c->out, c->fd);
+		int n = c->ssl ? ec_otls_write(c->ssl, c->out) : ec_netio_write(c->out, c->fd);
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 			c_fatal(c, EC_FETCH_E_CLOSED);
 			return;
