@@ -71,8 +71,13 @@ struct ec_hdr_iter {
 	const struct ec_hdr *field; /* current field, NULL before the first */
 	size_t off;                 /* offset in field->value */
 };
-bool ec_hdr_list_next(const struct ec_hdr *h, size_t n, const char *name, struct ec_hdr_iter *it,
-		      struct ec_str *elem);
+bool ec_hdr_list_next_str(const struct ec_hdr *h, size_t n, struct ec_str name,
+			  struct ec_hdr_iter *it, struct ec_str *elem);
+static inline bool ec_hdr_list_next(const struct ec_hdr *h, size_t n, const char *name,
+				    struct ec_hdr_iter *it, struct ec_str *elem)
+{
+	return ec_hdr_list_next_str(h, n, ec_str_cstr(name), it, elem);
+}
 
 /* Whether a comma-separated field list contains `token` (case-insensitive). */
 bool ec_hdr_has_token(const struct ec_hdr *h, size_t n, const char *name, const char *token);

@@ -283,7 +283,7 @@ enum ec_cc_rc ec_cc_parse(const struct ec_hdr *h, size_t n, const char *field,
                           enum ec_cc_syntax syntax, enum ec_cc_side side, struct ec_cc *out)
 {
 	*out = (struct ec_cc){0};
-	const struct ec_hdr *first = ec_hdr_find(h, n, field);
+	const struct ec_hdr *first = ec_hdr_find_str(h, n, ec_str_cstr(field));
 	if (first == NULL)
 		return EC_CC_ABSENT;
 
@@ -305,10 +305,10 @@ enum ec_cc_rc ec_cc_parse(const struct ec_hdr *h, size_t n, const char *field,
 	}
 
 	EC_ASSERT(syntax == EC_CC_SYNTAX_CC);
-	struct ec_hdr_iter it = {0};
+	struct ec_hdr_iter it = {first, 0}; /* start at the field found above */
 	struct ec_str e;
 	bool any = false;
-	while (ec_hdr_list_next(h, n, field, &it, &e)) {
+	while (ec_hdr_list_next_str(h, n, first->name, &it, &e)) {
 		any = true;
 		parse_cc_element(out, e, side);
 	}

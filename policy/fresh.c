@@ -94,12 +94,29 @@ static enum ec_fresh_datef date_field(const struct ec_hdr *h, size_t n, const ch
 	return EC_DATEF_VALID;
 }
 
+static void resp_parse_cc(int status, const struct ec_hdr *h, size_t n,
+                          const struct ec_fresh_conf *conf, struct ec_fresh_resp *out);
+static void resp_parse_rest(const struct ec_hdr *h, size_t n, struct ec_fresh_resp *out);
+
 void ec_fresh_resp_parse(int status, const struct ec_hdr *h, size_t n,
                          const struct ec_fresh_conf *conf, struct ec_fresh_resp *out)
+{
+	resp_parse_cc(status, h, n, conf, out);
+	resp_parse_rest(h, n, out);
+}
+
+/* The status and the cache directives (the targeted field's, if any). */
+static void resp_parse_cc(int status, const struct ec_hdr *h, size_t n,
+                          const struct ec_fresh_conf *conf, struct ec_fresh_resp *out)
 {
 	*out = (struct ec_fresh_resp){.status = status};
 	out->target = ec_cc_parse_response(h, n, conf ? conf->targets : NULL,
 	                                   conf ? conf->ntargets : 0, &out->cc);
+}
+
+/* Everything else: the dates, Age, ETag and Vary. */
+static void resp_parse_rest(const struct ec_hdr *h, size_t n, struct ec_fresh_resp *out)
+{
 	out->date_st = date_field(h, n, "Date", &out->date);
 	out->expires_st = date_field(h, n, "Expires", &out->expires);
 	/* RFC 9213 §2.2: a targeted field overrides Expires as well. */
@@ -207,34 +224,47 @@ static struct ec_store_decision no(enum ec_cs_detail why)
 	        .verdict = EC_STORE_NO, .why = why, .reason = ec_cs_detail_str(why)};
 }
 
-struct ec_store_decision ec_fresh_storable(const struct ec_fresh_req *rq,
-                                           const struct ec_fresh_resp *rs, int64_t response_time,
-                                           const struct ec_fresh_conf *c)
+/*
+ * The refusals that need only the method, the status and the directives,
+ * in §3's order. They come first, so a refused response (no-store, the
+ * pass-through case) is judged without parsing its dates.
+ */
+static enum ec_cs_detail early_refusal(const struct ec_fresh_req *rq,
+                                       const struct ec_fresh_resp *rs)
 {
 	const struct ec_cc *cc = &rs->cc;
 	const struct status_info *si = status_info(rs->status);
 
 	if (rq->method != EC_M_GET)
-		return no(EC_CS_DETAIL_METHOD);
+		return EC_CS_DETAIL_METHOD;
 	if (rs->status < 200 || rs->status > 999)
-		return no(EC_CS_DETAIL_STATUS);
+		return EC_CS_DETAIL_STATUS;
 	bool understood = si != NULL && si->understood;
 	if (ec_cc_has(cc, EC_CC_MUST_UNDERSTAND) && !understood)
-		return no(EC_CS_DETAIL_MUST_UNDERSTAND);
+		return EC_CS_DETAIL_MUST_UNDERSTAND;
 	if (rs->status == 206)
-		return no(EC_CS_DETAIL_PARTIAL);
+		return EC_CS_DETAIL_PARTIAL;
 	if (si != NULL && !si->store)
-		return no(EC_CS_DETAIL_STATUS);
+		return EC_CS_DETAIL_STATUS;
 	/* §5.2.2.3: an understood must-understand overrides no-store. */
 	if (ec_cc_has(cc, EC_CC_NO_STORE) && !ec_cc_has(cc, EC_CC_MUST_UNDERSTAND))
-		return no(EC_CS_DETAIL_NO_STORE);
+		return EC_CS_DETAIL_NO_STORE;
 	if (ec_cc_has(&rq->cc, EC_CC_NO_STORE))
-		return no(EC_CS_DETAIL_REQ_NO_STORE);
+		return EC_CS_DETAIL_REQ_NO_STORE;
 	if (ec_cc_has(cc, EC_CC_PRIVATE) && cc->priv.all)
-		return no(EC_CS_DETAIL_PRIVATE);
+		return EC_CS_DETAIL_PRIVATE;
 	if (rq->authorization && !ec_cc_has(cc, EC_CC_PUBLIC) && !ec_cc_has(cc, EC_CC_S_MAXAGE) &&
 	    !ec_cc_has(cc, EC_CC_MUST_REVALIDATE))
-		return no(EC_CS_DETAIL_AUTHORIZATION);
+		return EC_CS_DETAIL_AUTHORIZATION;
+	return EC_CS_DETAIL_NONE;
+}
+
+/* The rest of §3: what needs the dates, validators and Vary. */
+static struct ec_store_decision verdict_rest(const struct ec_fresh_resp *rs,
+                                             int64_t response_time,
+                                             const struct ec_fresh_conf *c)
+{
+	const struct ec_cc *cc = &rs->cc;
 	if (rs->vary_star)
 		return no(EC_CS_DETAIL_VARY_STAR);
 	if (!ec_cc_has(cc, EC_CC_PUBLIC) && !has_explicit(rs) &&
@@ -257,6 +287,30 @@ struct ec_store_decision ec_fresh_storable(const struct ec_fresh_req *rq,
 	                 (ec_cc_has(cc, EC_CC_NO_CACHE) && !cc->no_cache.all && cc->no_cache.n > 0),
 	        .life = life,
 	};
+}
+
+struct ec_store_decision ec_fresh_storable(const struct ec_fresh_req *rq,
+                                           const struct ec_fresh_resp *rs, int64_t response_time,
+                                           const struct ec_fresh_conf *c)
+{
+	enum ec_cs_detail why = early_refusal(rq, rs);
+	if (why != EC_CS_DETAIL_NONE)
+		return no(why);
+	return verdict_rest(rs, response_time, c);
+}
+
+struct ec_store_decision ec_fresh_store_check(const struct ec_fresh_req *rq, int status,
+                                              const struct ec_hdr *h, size_t n,
+                                              int64_t response_time,
+                                              const struct ec_fresh_conf *c,
+                                              struct ec_fresh_resp *out)
+{
+	resp_parse_cc(status, h, n, c, out);
+	enum ec_cs_detail why = early_refusal(rq, out);
+	if (why != EC_CS_DETAIL_NONE)
+		return no(why);
+	resp_parse_rest(h, n, out);
+	return verdict_rest(out, response_time, c);
 }
 
 /* §3.1 and RFC 9110 §7.6.1: never stored. */

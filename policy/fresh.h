@@ -177,6 +177,18 @@ struct ec_store_decision ec_fresh_storable(const struct ec_fresh_req *rq,
                                            const struct ec_fresh_conf *c);
 
 /*
+ * ec_fresh_resp_parse and ec_fresh_storable in one, the same verdict, but
+ * the dates, Age, ETag and Vary are parsed only when the directives and
+ * the status do not refuse the response already (the pass-through path).
+ * On a refusal `out` holds the status and directives only.
+ */
+struct ec_store_decision ec_fresh_store_check(const struct ec_fresh_req *rq, int status,
+                                              const struct ec_hdr *h, size_t n,
+                                              int64_t response_time,
+                                              const struct ec_fresh_conf *c,
+                                              struct ec_fresh_resp *out);
+
+/*
  * Whether the response field `name` is kept when storing (or when merging
  * a 304 into a stored response): false for Connection and the fields it
  * names, the hop-by-hop fields (Keep-Alive, Proxy-Connection, TE,

@@ -82,12 +82,12 @@ size_t ec_hdr_count(const struct ec_hdr *h, size_t n, const char *name)
 	return c;
 }
 
-bool ec_hdr_list_next(const struct ec_hdr *h, size_t n, const char *name, struct ec_hdr_iter *it,
-		      struct ec_str *elem)
+bool ec_hdr_list_next_str(const struct ec_hdr *h, size_t n, struct ec_str name,
+			  struct ec_hdr_iter *it, struct ec_str *elem)
 {
 	for (;;) {
 		if (it->field == NULL) {
-			it->field = ec_hdr_find(h, n, name);
+			it->field = ec_hdr_find_str(h, n, name);
 			it->off = 0;
 			if (it->field == NULL)
 				return false;

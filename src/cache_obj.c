@@ -147,8 +147,8 @@ struct ec_obj *ec_cobj_start(const struct ec_cctx *cx, const struct ec_h1_resp *
 			     int64_t now, struct ec_str *detail)
 {
 	struct ec_fresh_resp fr;
-	ec_fresh_resp_parse(oresp->status, oresp->hdrs, oresp->nhdrs, &cx->site->fconf, &fr);
-	struct ec_store_decision sd = ec_fresh_storable(cx->freq, &fr, now, &cx->site->fconf);
+	struct ec_store_decision sd = ec_fresh_store_check(cx->freq, oresp->status, oresp->hdrs,
+							   oresp->nhdrs, now, &cx->site->fconf, &fr);
 	if (sd.verdict != EC_STORE_YES) {
 		*detail = ec_str_cstr(sd.reason);
 		return NULL;

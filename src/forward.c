@@ -3,7 +3,6 @@
  * forward.h). Runs on every request that reaches an origin, so it builds
  * heads in one reserved evbuffer region with no intermediate copies.
  */
-#include <stdio.h>
 
 #include <event2/buffer.h>
 
@@ -92,9 +91,13 @@ static char *put_joined(char *p, const char *name, const struct ec_req *req, enu
 struct ec_str ec_forward_via(struct ec_req *req, const char *version)
 {
 	const struct ec_config *cf = req->site->conf;
-	char buf[96];
-	int n = snprintf(buf, sizeof(buf), "%s %s", version, cf->via_name);
-	return ec_arena_strdup(req->arena, ec_str_make(buf, (size_t)n));
+	size_t vl = strlen(version), nl = strnlen(cf->via_name, sizeof(cf->via_name));
+	char *p = ec_arena_alloc(req->arena, vl + 1 + nl + 1);
+	if (p == NULL)
+		return EC_STR_NULL;
+	char *e = put(put(put(p, version, vl), " ", 1), cf->via_name, nl);
+	*e = '\0';
+	return ec_str_make(p, (size_t)(e - p));
 }
 
 size_t ec_forward_request_head(const struct ec_req *req, const struct ec_backend *b,
@@ -131,13 +134,14 @@ size_t ec_forward_request_head(const struct ec_req *req, const struct ec_backend
 		p = put(p, b->host_field, strlen(b->host_field));
 	p = put(p, "\r\n", 2);
 
+	const struct ec_hdr *conn = ec_hdr_find(req->hdrs, req->nhdrs, "connection");
 	for (unsigned i = 0; i < req->nhdrs; i++) {
 		const struct ec_hdr *h = &req->hdrs[i];
 		enum fclass cls = classify(h->name);
 		if ((cls == F_COND && !(flags & EC_FWD_SKIP_COND)) ||
 		    (cls == F_RANGE && !(flags & EC_FWD_SKIP_RANGE)))
 			cls = F_KEEP;
-		if (cls != F_KEEP || ec_h1_is_hop_by_hop(req->hdrs, req->nhdrs, i))
+		if (cls != F_KEEP || ec_h1_is_hop_by_hop_conn(req->hdrs, req->nhdrs, i, conn))
 			continue;
 		p = put_field(p, h->name, h->value);
 	}
@@ -182,6 +186,7 @@ int ec_forward_response_fields(struct ec_req *req, const struct ec_h1_resp *resp
 		return -1;
 	unsigned n = 0;
 	size_t vialen = 0;
+	const struct ec_hdr *conn = ec_hdr_find(resp->hdrs, resp->nhdrs, "connection");
 	for (unsigned i = 0; i < resp->nhdrs; i++) {
 		const struct ec_hdr *f = &resp->hdrs[i];
 		enum fclass cls = classify(f->name);
@@ -189,7 +194,7 @@ int ec_forward_response_fields(struct ec_req *req, const struct ec_h1_resp *resp
 			vialen += f->value.len + 2;
 			continue;
 		}
-		if (cls == F_FRAMING || ec_h1_is_hop_by_hop(resp->hdrs, resp->nhdrs, i))
+		if (cls == F_FRAMING || ec_h1_is_hop_by_hop_conn(resp->hdrs, resp->nhdrs, i, conn))
 			continue;
 		h[n++] = *f;
 	}

@@ -1173,6 +1173,12 @@ enum ec_h1_chunk_ret ec_h1_chunked_step(struct ec_h1_chunked *c, const char *in,
 
 bool ec_h1_is_hop_by_hop(const struct ec_hdr *hdrs, unsigned n, unsigned i)
 {
+	return ec_h1_is_hop_by_hop_conn(hdrs, n, i, ec_hdr_find(hdrs, n, "connection"));
+}
+
+bool ec_h1_is_hop_by_hop_conn(const struct ec_hdr *hdrs, unsigned n, unsigned i,
+			      const struct ec_hdr *conn)
+{
 	static const struct ec_str fixed[] = {
 	        EC_STR("Connection"),
 	        EC_STR("Keep-Alive"),
@@ -1189,9 +1195,11 @@ bool ec_h1_is_hop_by_hop(const struct ec_hdr *hdrs, unsigned n, unsigned i)
 	for (size_t k = 0; k < EC_ARRAY_LEN(fixed); k++)
 		if (ec_str_caseeq(name, fixed[k]))
 			return true;
-	struct ec_hdr_iter it = {0};
+	if (conn == NULL)
+		return false;
+	struct ec_hdr_iter it = {conn, 0};
 	struct ec_str e;
-	while (ec_hdr_list_next(hdrs, n, "Connection", &it, &e))
+	while (ec_hdr_list_next_str(hdrs, n, conn->name, &it, &e))
 		if (ec_str_caseeq(e, name))
 			return true;
 	return false;

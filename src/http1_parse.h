@@ -385,5 +385,9 @@ enum ec_h1_chunk_ret ec_h1_chunked_step(struct ec_h1_chunked *c, const char *in,
  * forwarder rewrites it, so it is not reported here.
  */
 bool ec_h1_is_hop_by_hop(const struct ec_hdr *hdrs, unsigned n, unsigned i);
+/* The same, for a caller that looked up the first Connection field (or
+ * NULL) once for all its fields. */
+bool ec_h1_is_hop_by_hop_conn(const struct ec_hdr *hdrs, unsigned n, unsigned i,
+			      const struct ec_hdr *conn);
 
 #endif /* EC_HTTP1_PARSE_H */

@@ -437,10 +437,11 @@ void ec_fetch__head(struct ec_fetch *f, const struct ec_h1_resp *resp)
 	const struct ec_backend *b = cur_backend(f);
 	f->head_seen = true;
 	f->state = FS_BODY;
-	ec_bstate_latency(b->st, ec_time_now() - f->t_attempt);
+	double now = ec_time_now();
+	ec_bstate_latency(b->st, now - f->t_attempt);
 	if (resp->status >= 500)
 		EC_BSTAT_ADD(b->st, errors, 1);
-	ec_backend_result(b, f->site->groups[f->group].lbc, resp->status < 500, ec_time_now());
+	ec_backend_result(b, f->site->groups[f->group].lbc, resp->status < 500, now);
 	f->ops->head(f->owner, f, resp);
 }
 

@@ -369,6 +369,12 @@ START_TEST(test_storable)
 	              c->verdict, ec_cs_detail_str(c->why));
 	ck_assert_str_eq(d.reason, ec_cs_detail_str(c->why));
 	ck_assert_msg(d.strip == c->strip, "%s: strip %d", c->name, d.strip);
+	/* the combined parse-and-judge gives the same verdict and lifetime */
+	struct ec_fresh_resp rs2;
+	struct ec_store_decision d2 = ec_fresh_store_check(&rq, c->status, rsh, ns, T, &conf, &rs2);
+	ck_assert_msg(d2.verdict == d.verdict && d2.why == d.why && d2.strip == d.strip &&
+	                  d2.life.secs == d.life.secs && d2.life.src == d.life.src,
+	              "%s: store_check verdict %d why %s", c->name, d2.verdict, d2.reason);
 }
 END_TEST
 
