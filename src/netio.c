@@ -3,12 +3,40 @@
  */
 #include <errno.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 
 #include "ec_util.h"
 #include "netio.h"
+
+/*
+ * glibc's recv, send, readv and writev are thread cancellation points: in a
+ * process with threads each call brackets the system call with two atomic
+ * updates of the thread's cancellation state. edgecache never cancels a
+ * thread, so the hot path makes its system calls directly.
+ */
+static inline ssize_t sys_recv(int fd, void *p, size_t n)
+{
+	return syscall(SYS_recvfrom, fd, p, n, 0, NULL, NULL);
+}
+
+static inline ssize_t sys_readv(int fd, const struct iovec *iov, int n)
+{
+	return syscall(SYS_readv, fd, iov, n);
+}
+
+static inline ssize_t sys_send(int fd, const void *p, size_t n)
+{
+	return syscall(SYS_sendto, fd, p, n, MSG_NOSIGNAL, NULL, 0);
+}
+
+static inline ssize_t sys_writev(int fd, const struct iovec *iov, int n)
+{
+	return syscall(SYS_writev, fd, iov, n);
+}
 
 int ec_netio_read(struct evbuffer *buf, int fd, size_t max)
 {
@@ -41,7 +69,8 @@ int ec_netio_read(struct evbuffer *buf, int fd, size_t max)
 		niov--;
 	ssize_t r;
 	do {
-		r = niov == 1 ? recv(fd, iov[0].iov_base, iov[0].iov_len, 0) : readv(fd, iov, niov);
+		r = niov == 1 ? sys_recv(fd, iov[0].iov_base, iov[0].iov_len)
+			       : sys_readv(fd, iov, niov);
 	} while (r < 0 && errno == EINTR);
 	if (r <= 0) {
 		int e = errno;
@@ -76,9 +105,9 @@ int ec_netio_write(struct evbuffer *buf, int fd)
 	ssize_t r;
 	do {
 		if (n == 1)
-			r = send(fd, v[0].iov_base, v[0].iov_len, MSG_NOSIGNAL);
+			r = sys_send(fd, v[0].iov_base, v[0].iov_len);
 		else
-			r = writev(fd, (const struct iovec *)v, n);
+			r = sys_writev(fd, (const struct iovec *)v, n);
 	} while (r < 0 && errno == EINTR);
 	if (r > 0)
 		evbuffer_drain(buf, (size_t)r);

@@ -95,6 +95,8 @@ static void oc_on_timer(evutil_socket_t fd, short what, void *arg);
 static void fetch_attempt(struct ec_fetch *f);
 static void fetch_send(struct ec_fetch *f);
 static void fetch_handshake(struct ec_fetch *f);
+static void fetch_destroy(struct ec_fetch *f);
+static void on_defer(evutil_socket_t fd, short what, void *arg);
 
 /* --- connections and pools --------------------------------------------- */
 
@@ -233,6 +235,12 @@ void ec_origin_pools_free(struct ec_worker *w)
 	free(w->pools);
 	w->pools = NULL;
 	w->npools = 0;
+	while (w->spare_fetches != NULL) {
+		struct ec_fetch *f = w->spare_fetches;
+		w->spare_fetches = f->next_spare;
+		fetch_destroy(f);
+	}
+	w->nspare_fetches = 0;
 	ec_h2_free_worker(w);
 }
 
@@ -298,17 +306,79 @@ const struct ec_backend *ec_fetch_backend(const struct ec_fetch *f)
 	return cur_backend(f);
 }
 
+/* Spare fetches kept per worker. Sanitizer builds keep none, so a stale
+ * fetch pointer is still caught as a use after free. */
+#ifdef EC_ASAN
+#define SPARE_FETCHES 0
+#else
+#define SPARE_FETCHES 64
+#endif
+
+static void fetch_destroy(struct ec_fetch *f)
+{
+	if (f->ev_defer)
+		event_free(f->ev_defer);
+	if (f->tmp)
+		evbuffer_free(f->tmp);
+	free(f->head);
+	free(f);
+}
+
+/* A zeroed fetch with its buffer, event and room for a head of `head_len`. */
+static struct ec_fetch *fetch_alloc(struct ec_worker *w, size_t head_len)
+{
+	struct ec_fetch *f = w->spare_fetches;
+	if (f != NULL) {
+		w->spare_fetches = f->next_spare;
+		w->nspare_fetches--;
+		struct evbuffer *tmp = f->tmp;
+		struct event *ev = f->ev_defer;
+		char *head = f->head;
+		size_t cap = f->head_cap;
+		memset(f, 0, sizeof(*f));
+		f->tmp = tmp;
+		f->ev_defer = ev;
+		f->head = head;
+		f->head_cap = cap;
+	} else {
+		f = calloc(1, sizeof(*f));
+		if (f == NULL)
+			return NULL;
+		f->tmp = evbuffer_new();
+		f->ev_defer = event_new(w->base, -1, 0, on_defer, f);
+		if (f->tmp == NULL || f->ev_defer == NULL) {
+			fetch_destroy(f);
+			return NULL;
+		}
+	}
+	if (f->head_cap < head_len) {
+		char *h = realloc(f->head, head_len);
+		if (h == NULL) {
+			fetch_destroy(f);
+			return NULL;
+		}
+		f->head = h;
+		f->head_cap = head_len;
+	}
+	return f;
+}
+
 static void fetch_free(struct ec_fetch *f)
 {
 	EC_CHECK_MAGIC(f, FETCH_MAGIC);
 	struct ec_worker *w = f->wrk;
 	EC_ASSERT(f->oc == NULL);
-	event_free(f->ev_defer);
-	evbuffer_free(f->tmp);
 	ec_site_unref(&f->site);
-	free(f->head);
 	f->magic = 0;
-	free(f);
+	if (w->nspare_fetches < SPARE_FETCHES) {
+		event_del(f->ev_defer);
+		evbuffer_drain(f->tmp, evbuffer_get_length(f->tmp));
+		f->next_spare = w->spare_fetches;
+		w->spare_fetches = f;
+		w->nspare_fetches++;
+	} else {
+		fetch_destroy(f);
+	}
 	EC_ASSERT(w->nfetches > 0);
 	w->nfetches--;
 	ec_worker__maybe_drained(w);
@@ -539,21 +609,9 @@ struct ec_fetch *ec_fetch_start(struct ec_worker *w, struct ec_site *site, unsig
 				void *owner)
 {
 	EC_ASSERT(first < site->nbackends);
-	struct ec_fetch *f = calloc(1, sizeof(*f));
+	struct ec_fetch *f = fetch_alloc(w, r->head_len);
 	if (f == NULL)
 		return NULL;
-	f->head = malloc(r->head_len);
-	f->tmp = evbuffer_new();
-	f->ev_defer = event_new(w->base, -1, 0, on_defer, f);
-	if (f->head == NULL || f->tmp == NULL || f->ev_defer == NULL) {
-		free(f->head);
-		if (f->tmp)
-			evbuffer_free(f->tmp);
-		if (f->ev_defer)
-			event_free(f->ev_defer);
-		free(f);
-		return NULL;
-	}
 	f->magic = FETCH_MAGIC;
 	f->wrk = w;
 	f->site = ec_site_ref(site);

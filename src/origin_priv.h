@@ -42,6 +42,8 @@ struct ec_fetch {
 	void *owner;
 	struct ec_fetch_req r;
 	char *head;
+	size_t head_cap;
+	struct ec_fetch *next_spare; /* in w->spare_fetches */
 
 	struct ec_oconn *oc;
 	enum fstate state;
