@@ -308,11 +308,17 @@ const struct ec_backend *ec_fetch_backend(const struct ec_fetch *f)
 
 /* Spare fetches kept per worker. Sanitizer builds keep none, so a stale
  * fetch pointer is still caught as a use after free. */
-#ifdef EC_ASAN
-#define SPARE_FETCHES 0
-#else
 #define SPARE_FETCHES 64
+
+static bool keep_spare(const struct ec_worker *w)
+{
+#ifdef EC_ASAN
+	(void)w;
+	return false;
+#else
+	return w->nspare_fetches < SPARE_FETCHES;
 #endif
+}
 
 static void fetch_destroy(struct ec_fetch *f)
 {
@@ -370,7 +376,7 @@ static void fetch_free(struct ec_fetch *f)
 	EC_ASSERT(f->oc == NULL);
 	ec_site_unref(&f->site);
 	f->magic = 0;
-	if (w->nspare_fetches < SPARE_FETCHES) {
+	if (keep_spare(w)) {
 		event_del(f->ev_defer);
 		evbuffer_drain(f->tmp, evbuffer_get_length(f->tmp));
 		f->next_spare = w->spare_fetches;
