@@ -265,7 +265,7 @@ static const struct route routes[] = {
         {"/stats", M(EC_M_GET) | M(EC_M_HEAD), ec_admin_stats_json, false},
         {"/metrics", M(EC_M_GET) | M(EC_M_HEAD), ec_admin_metrics, false},
         {"/purge", M(EC_M_POST), ec_admin_purge, false},
-        {"/ban", M(EC_M_POST), ec_admin_ban, false},
+        {"/ban", M(EC_M_POST) | M(EC_M_GET) | M(EC_M_HEAD), ec_admin_ban, false},
         {"/objects", M(EC_M_GET) | M(EC_M_HEAD), ec_admin_objects, false},
         {"/object", M(EC_M_GET) | M(EC_M_HEAD), ec_admin_object, false},
         {"/backends", M(EC_M_GET) | M(EC_M_HEAD), backends, false},

@@ -133,6 +133,13 @@ static bool ban_expr(const struct ec_admin_req *r, char *out, size_t cap)
 
 void ec_admin_ban(struct ec_admin_req *r)
 {
+	if (r->meth != EC_M_POST) {
+		/* GET: the bans still listed, oldest last */
+		evbuffer_add_printf(r->out, "{\"bans\": ");
+		ec_ban_list_json(r->out);
+		evbuffer_add_printf(r->out, "}\n");
+		return;
+	}
 	char *expr = malloc(PARAM_MAX);
 	char err[256];
 	if (expr == NULL) {

@@ -18,6 +18,7 @@
 
 #include "admin_priv.h"
 #include "json.h"
+#include "origin.h"
 #include "stats.h"
 #include "storage/ec_disk.h"
 #include "storage/ec_store.h"
@@ -184,6 +185,9 @@ void ec_admin_metrics(struct ec_admin_req *r)
 		                                __ATOMIC_RELAXED) /
 		                1e6);
 	}
+
+	/* Per backend: health, counters, the response-time histogram. */
+	ec_origin_backends_metrics(o);
 
 	/* Every per-worker counter, summed (gmax: the workers' maximum). */
 #define X(name, kind, help)                                                                        \

@@ -101,5 +101,8 @@ void ec_origin_pools_free(struct ec_worker *w);
  * blocks beyond a short mutex. Implemented in origin_stats.c.
  */
 void ec_origin_backends_json(struct evbuffer *out);
+/* The same figures as Prometheus families edgecache_backend_* (text format
+ * 0.0.4), one series per backend labelled by group and backend name. */
+void ec_origin_backends_metrics(struct evbuffer *out);
 
 #endif /* EC_ORIGIN_H */

@@ -44,6 +44,7 @@ void ec_bstate_latency(struct ec_bstate *st, double seconds)
 	if (i >= EC_LAT_BUCKETS)
 		i = EC_LAT_BUCKETS - 1;
 	EC_BSTAT_ADD(st, lat[i], 1);
+	EC_BSTAT_ADD(st, lat_sum_us, (uint64_t)(seconds > 0 ? seconds * 1e6 + 0.5 : 0));
 }
 
 double ec_bstate_quantile(const struct ec_bstate *st, double q)
@@ -203,5 +204,115 @@ void ec_origin_backends_json(struct evbuffer *out)
 		evbuffer_add_printf(out, "]}");
 	}
 	evbuffer_add_printf(out, "]}");
+	ec_site_unref(&s);
+}
+
+/* --- Prometheus ----------------------------------------------------------------- */
+
+/* A label value: backslash, double quote and newline escaped (format 0.0.4). */
+static void prom_label(struct evbuffer *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			evbuffer_add_printf(out, "\\%c", *s);
+		else if (*s == '\n')
+			evbuffer_add(out, "\\n", 2);
+		else
+			evbuffer_add(out, s, 1);
+	}
+}
+
+static void prom_series(struct evbuffer *out, const char *name, const struct ec_group *g,
+			const struct ec_backend *b, const char *extra)
+{
+	evbuffer_add_printf(out, "edgecache_backend_%s{group=\"", name);
+	prom_label(out, g->name);
+	evbuffer_add_printf(out, "\",backend=\"");
+	prom_label(out, b->name);
+	evbuffer_add_printf(out, "\"%s} ", extra ? extra : "");
+}
+
+enum bfig { B_UP, B_REQUESTS, B_ERRORS, B_INFLIGHT, B_POOL_IDLE, B_POOL_NEW, B_POOL_REUSED };
+
+static const struct {
+	const char *name, *type, *help;
+} bfigs[] = {
+        [B_UP] = {"up", "gauge", "1 when the backend is usable (passive and active health), else 0."},
+        [B_REQUESTS] = {"requests_total", "counter", "Exchanges started with the backend (each try counts)."},
+        [B_ERRORS] = {"errors_total", "counter", "Tries that failed, and 5xx responses."},
+        [B_INFLIGHT] = {"inflight", "gauge", "Exchanges with the backend running now."},
+        [B_POOL_IDLE] = {"pool_idle", "gauge", "Idle keep-alive connections to the backend, all workers."},
+        [B_POOL_NEW] = {"connections_opened_total", "counter", "Connections opened to the backend."},
+        [B_POOL_REUSED] = {"pool_reused_total", "counter", "Exchanges sent on a pooled keep-alive connection."},
+};
+
+static uint64_t bfig_value(enum bfig f, const struct ec_backend *b)
+{
+	const struct ec_bstate *st = b->st;
+	switch (f) {
+	case B_UP:
+		return strcmp(ec_backend_health_name(b), "up") == 0;
+	case B_REQUESTS:
+		return EC_BSTAT_GET(st, requests);
+	case B_ERRORS:
+		return EC_BSTAT_GET(st, errors);
+	case B_INFLIGHT:
+		return EC_BSTAT_GET(st, inflight);
+	case B_POOL_IDLE: {
+		int idle = EC_BSTAT_GET(st, pool_idle);
+		return idle < 0 ? 0 : (uint64_t)idle;
+	}
+	case B_POOL_NEW:
+		return EC_BSTAT_GET(st, pool_new);
+	case B_POOL_REUSED:
+		return EC_BSTAT_GET(st, pool_reused);
+	}
+	return 0;
+}
+
+void ec_origin_backends_metrics(struct evbuffer *out)
+{
+	pthread_mutex_lock(&cur_lock);
+	struct ec_site *s = cur_site ? ec_site_ref(cur_site) : NULL;
+	pthread_mutex_unlock(&cur_lock);
+	if (s == NULL)
+		return;
+	for (size_t f = 0; f < EC_ARRAY_LEN(bfigs); f++) {
+		evbuffer_add_printf(out, "# HELP edgecache_backend_%s %s\n# TYPE edgecache_backend_%s %s\n",
+				    bfigs[f].name, bfigs[f].help, bfigs[f].name, bfigs[f].type);
+		for (unsigned g = 0; g < s->ngroups; g++)
+			for (unsigned i = 0; i < s->groups[g].n; i++) {
+				const struct ec_backend *b = &s->backends[s->groups[g].first + i];
+				prom_series(out, bfigs[f].name, &s->groups[g], b, NULL);
+				evbuffer_add_printf(out, "%llu\n",
+						    (unsigned long long)bfig_value((enum bfig)f, b));
+			}
+	}
+	/* The latency histogram with every fourth bucket bound (0.1 ms times a
+	 * power of two, up to 3.3 s): exact cumulative counts, 17 series. */
+	evbuffer_add_printf(out, "# HELP edgecache_backend_response_seconds Time from sending a "
+				 "request to the backend to its response head.\n"
+				 "# TYPE edgecache_backend_response_seconds histogram\n");
+	for (unsigned g = 0; g < s->ngroups; g++)
+		for (unsigned i = 0; i < s->groups[g].n; i++) {
+			const struct ec_backend *b = &s->backends[s->groups[g].first + i];
+			uint64_t acc = 0;
+			for (unsigned k = 0; k < EC_LAT_BUCKETS; k++) {
+				acc += EC_BSTAT_GET(b->st, lat[k]);
+				if (k % 4 != 0 || k == EC_LAT_BUCKETS - 1)
+					continue;
+				char le[48];
+				snprintf(le, sizeof(le), ",le=\"%g\"", bucket_ms(k) / 1000.0);
+				prom_series(out, "response_seconds_bucket", &s->groups[g], b, le);
+				evbuffer_add_printf(out, "%llu\n", (unsigned long long)acc);
+			}
+			prom_series(out, "response_seconds_bucket", &s->groups[g], b, ",le=\"+Inf\"");
+			evbuffer_add_printf(out, "%llu\n", (unsigned long long)acc);
+			prom_series(out, "response_seconds_sum", &s->groups[g], b, NULL);
+			evbuffer_add_printf(out, "%.6f\n",
+					    (double)EC_BSTAT_GET(b->st, lat_sum_us) / 1e6);
+			prom_series(out, "response_seconds_count", &s->groups[g], b, NULL);
+			evbuffer_add_printf(out, "%llu\n", (unsigned long long)acc);
+		}
 	ec_site_unref(&s);
 }

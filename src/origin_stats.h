@@ -37,6 +37,7 @@ struct ec_bstate {
 	uint64_t pool_new;            /* connections opened */
 	uint64_t pool_reused;         /* exchanges on a pooled connection */
 	uint64_t lat[EC_LAT_BUCKETS]; /* time to the response head */
+	uint64_t lat_sum_us;          /* their sum, in microseconds */
 } __attribute__((aligned(EC_CACHELINE)));
 
 void ec_bstate_init(struct ec_bstate *st, bool active);

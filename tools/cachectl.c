@@ -809,6 +809,34 @@ static int cmd_ban(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_bans(int argc, char **argv)
+{
+	if (argc > 1)
+		return cmd_usage("bans", "takes no arguments");
+	int st;
+	json_t *j = call_json("GET", "/ban", NULL, &st);
+	if (j == NULL)
+		return EXIT_FAIL;
+	json_t *bans = json_object_get(j, "bans");
+	if (G.json) {
+		print_json(j);
+	} else if (json_array_size(bans) == 0) {
+		printf("no bans listed\n");
+	} else {
+		time_t now = time(NULL);
+		printf("%s%8s  %s%s\n", BOLD, "AGE", "EXPRESSION", RESET);
+		size_t i;
+		json_t *b;
+		json_array_foreach(bans, i, b)
+		{
+			long long age = (long long)now - jint(b, "time");
+			printf("%7llds  %s\n", age < 0 ? 0 : age, jstr(b, "expr"));
+		}
+	}
+	json_decref(j);
+	return 0;
+}
+
 /* --- backends ------------------------------------------------------------------------- */
 
 static int cmd_backends(int argc, char **argv)
@@ -984,6 +1012,10 @@ static const struct cmd cmds[] = {
          "Bans every object stored before now that matches "
          "EXPR, e.g. 'req.url ~ \"^/img/\" && obj.http.content-type == \"image/png\"' "
          "(fields req.url, req.host, obj.status, obj.http.NAME; operators ~ !~ == !=).",
+         false},
+        {"bans", cmd_bans, "bans",
+         "The bans still listed (each for 60 s after it was added, while "
+         "lookups may still meet objects it matches), newest first, with their age.",
          false},
         {"inspect", cmd_inspect, "inspect URL",
          "One cached URL: every variant with its tier, "

@@ -57,3 +57,46 @@ def test_metrics_parse_and_follow_traffic(start_edgecache, origin, tmp_path):
     assert st["hit_ratio"] == 0.5
     assert st["memory"]["objects"] == 1 and st["disk"]["objects"] == 1
     assert st["counters"]["origin_requests"] == 1
+
+
+def backend_samples(fams, family):
+    return [(n, l, v) for n, l, v in fams[family]["samples"]]
+
+
+def test_metrics_per_backend(start_edgecache, origin, tmp_path):
+    """One series per backend of the default group: health, counters that follow
+    the origin's own count, and a response-time histogram whose buckets are
+    cumulative and end in +Inf == _count."""
+    ec, admin, tok = start_admin(start_edgecache, tmp_path)
+    for i in range(5):
+        assert ec.get("/b%d?size=10" % i).status == 200
+    fams = metrics(admin)
+    backend = "127.0.0.1:%d" % origin.port
+    lab = {"group": "default", "backend": backend}
+    assert fams["edgecache_backend_up"]["type"] == "gauge"
+    assert sample(fams, "edgecache_backend_up", **lab) == 1
+    assert fams["edgecache_backend_requests_total"]["type"] == "counter"
+    assert sample(fams, "edgecache_backend_requests_total", **lab) == 5
+    assert origin.stats()["requests"] == 5
+    assert sample(fams, "edgecache_backend_errors_total", **lab) == 0
+    assert sample(fams, "edgecache_backend_inflight", **lab) == 0
+    opened = sample(fams, "edgecache_backend_connections_opened_total", **lab)
+    reused = sample(fams, "edgecache_backend_pool_reused_total", **lab)
+    assert opened >= 1 and opened + reused == 5
+    h = fams["edgecache_backend_response_seconds"]
+    assert h["type"] == "histogram"
+    buckets = [(l["le"], v) for n, l, v in h["samples"] if n.endswith("_bucket")]
+    assert buckets[-1] == ("+Inf", 5)
+    bounds = [float(le) for le, _ in buckets[:-1]]
+    assert bounds == sorted(bounds) and bounds[0] == 0.0001
+    counts = [v for _, v in buckets]
+    assert counts == sorted(counts), "buckets must be cumulative"
+    count = [v for n, l, v in h["samples"] if n.endswith("_count")]
+    total = [v for n, l, v in h["samples"] if n.endswith("_sum")]
+    assert count == [5] and 0 < total[0] < 5
+
+    # a 5xx counts as an error of that backend
+    assert ec.get("/err?status=503").status == 503
+    fams = metrics(admin)
+    assert sample(fams, "edgecache_backend_errors_total", **lab) == 1
+    assert sample(fams, "edgecache_backend_requests_total", **lab) == 6

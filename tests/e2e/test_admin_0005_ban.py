@@ -33,6 +33,14 @@ def test_ban_by_url_regex_and_header(start_edgecache, origin, tmp_path):
         before = origin_count(origin, p.split("?")[0])
         assert bool(cache_status(ec.get(p)).get("hit")) == hit, p
         assert origin_count(origin, p.split("?")[0]) == before + (0 if hit else 1), p
+    # the list: newest first, through GET /ban and `cachectl bans`
+    listed = cachectl_json(admin, tok, "bans")["bans"]
+    assert [b["expr"] for b in listed] == [
+        'req.url ~ "^/b/css/" && obj.http.x-kind == "style"', 'req.url ~ "^/b/img/.*\\.png"']
+    assert all(abs(b["time"] - time.time()) < 30 for b in listed)
+    out = run_cachectl(admin, tok, "bans").stdout.splitlines()
+    assert "EXPRESSION" in out[0] and len(out) == 3
+    assert out[1].rstrip().endswith('obj.http.x-kind == "style"') and "s  " in out[1]
     # refetched after the ban: not banned again
     time.sleep(1.1)
     assert cache_status(ec.get(paths[0])).get("hit")
