@@ -142,17 +142,18 @@ static bool token_ok(const struct ec_admin *a, struct ec_str given)
 	return diff == 0;
 }
 
-static bool authorized(const struct ec_admin *a, const struct ec_h1_req *h)
+static bool authorized(struct ec_admin *a, const struct ec_h1_req *h)
 {
-	if (a->token_len == 0)
-		return true;
-	const struct ec_hdr *f = ec_hdr_find(h->hdrs, h->nhdrs, "authorization");
-	if (f == NULL)
-		return false;
-	struct ec_str v = ec_str_trim(f->value);
-	if (v.len < 7 || !ec_str_caseeq(ec_str_make(v.p, 7), EC_STR("Bearer ")))
-		return false;
-	return token_ok(a, ec_str_trim(ec_str_make(v.p + 7, v.len - 7)));
+	pthread_mutex_lock(&a->token_lock);
+	bool ok = a->token_len == 0;
+	const struct ec_hdr *f = ok ? NULL : ec_hdr_find(h->hdrs, h->nhdrs, "authorization");
+	if (f != NULL) {
+		struct ec_str v = ec_str_trim(f->value);
+		if (v.len >= 7 && ec_str_caseeq(ec_str_make(v.p, 7), EC_STR("Bearer ")))
+			ok = token_ok(a, ec_str_trim(ec_str_make(v.p + 7, v.len - 7)));
+	}
+	pthread_mutex_unlock(&a->token_lock);
+	return ok;
 }
 
 /* --- connections --------------------------------------------------------------- */
@@ -416,31 +417,52 @@ static void on_lurk(evutil_socket_t fd, short what, void *arg)
 
 /* --- setup ----------------------------------------------------------------------- */
 
-static int read_token(struct ec_admin *a, const char *file, char *err, size_t errlen)
+/* The token from `file`, else EDGECACHE_ADMIN_TOKEN, trailing whitespace cut. */
+static int read_token(const char *file, char *tok, size_t cap, size_t *len, char *err,
+                      size_t errlen)
 {
 	const char *env = getenv("EDGECACHE_ADMIN_TOKEN");
-	a->token[0] = '\0';
+	tok[0] = '\0';
 	if (file[0] != '\0') {
 		FILE *f = fopen(file, "r");
 		if (f == NULL) {
 			snprintf(err, errlen, "admin_token_file %s: %s", file, strerror(errno));
 			return -1;
 		}
-		size_t n = fread(a->token, 1, sizeof(a->token) - 1, f);
+		size_t n = fread(tok, 1, cap - 1, f);
 		fclose(f);
-		a->token[n] = '\0';
+		tok[n] = '\0';
 	} else if (env != NULL) {
-		snprintf(a->token, sizeof(a->token), "%s", env);
+		snprintf(tok, cap, "%s", env);
 	}
-	size_t n = strlen(a->token);
-	while (n > 0 && (a->token[n - 1] == '\n' || a->token[n - 1] == '\r' ||
-	                 a->token[n - 1] == ' ' || a->token[n - 1] == '\t'))
-		a->token[--n] = '\0';
-	a->token_len = n;
+	size_t n = strlen(tok);
+	while (n > 0 && (tok[n - 1] == '\n' || tok[n - 1] == '\r' || tok[n - 1] == ' ' ||
+	                 tok[n - 1] == '\t'))
+		tok[--n] = '\0';
+	*len = n;
 	if (file[0] != '\0' && n == 0) {
 		snprintf(err, errlen, "admin_token_file %s: empty", file);
 		return -1;
 	}
+	return 0;
+}
+
+int ec_admin_reload_token(struct ec_admin *a, const char *file, char *err, size_t errlen)
+{
+	if (a == NULL)
+		return 0;
+	char tok[sizeof(a->token)];
+	size_t n;
+	if (read_token(file, tok, sizeof(tok), &n, err, errlen) != 0)
+		return -1;
+	pthread_mutex_lock(&a->token_lock);
+	bool changed = n != a->token_len || memcmp(tok, a->token, n) != 0;
+	memcpy(a->token, tok, n + 1);
+	a->token_len = n;
+	pthread_mutex_unlock(&a->token_lock);
+	explicit_bzero(tok, sizeof(tok));
+	if (changed)
+		ec_log_info("admin: token %s", n ? "replaced" : "removed: every call is allowed");
 	return 0;
 }
 
@@ -529,8 +551,10 @@ struct ec_admin *ec_admin_new(const struct ec_admin_env *env, struct ec_site *si
 	a->fd = -1;
 	a->stop_fds[0] = a->stop_fds[1] = -1;
 	pthread_mutex_init(&a->site_lock, NULL);
+	pthread_mutex_init(&a->token_lock, NULL);
 	a->site = ec_site_ref(site);
-	if (read_token(a, c->admin_token_file, err, errlen) != 0 ||
+	if (read_token(c->admin_token_file, a->token, sizeof(a->token), &a->token_len, err,
+	               errlen) != 0 ||
 	    bind_admin(a, c->admin, 128, err, errlen) != 0) {
 		ec_admin_free(&a);
 		return NULL;
@@ -605,6 +629,7 @@ void ec_admin_free(struct ec_admin **ap)
 		unlink(a->unix_path);
 	ec_site_unref(&a->site);
 	pthread_mutex_destroy(&a->site_lock);
+	pthread_mutex_destroy(&a->token_lock);
 	a->magic = 0;
 	free(a);
 }

@@ -42,6 +42,13 @@ int ec_admin_start(struct ec_admin *a);
 /* A reloaded site (key rules, backends) for later calls; takes a reference. Any thread. */
 void ec_admin_set_site(struct ec_admin *a, struct ec_site *site);
 
+/*
+ * SIGHUP: reads the token again (admin_token_file `file`, else
+ * EDGECACHE_ADMIN_TOKEN) and swaps it in for later calls. On failure the
+ * old token stays and err says why. NULL-safe. Main thread; blocks (file read).
+ */
+int ec_admin_reload_token(struct ec_admin *a, const char *file, char *err, size_t errlen);
+
 /* Stops the thread, closes the listener (unlinks a Unix socket), frees. NULL-safe. */
 void ec_admin_free(struct ec_admin **ap);
 

@@ -29,6 +29,7 @@ struct ec_admin {
 	struct ec_admin_env env;
 	pthread_mutex_t site_lock;
 	struct ec_site *site; /* reference held; swap under site_lock */
+	pthread_mutex_t token_lock; /* token and token_len: replaced on SIGHUP */
 	char token[512];      /* "" = no token: every call allowed (loopback or Unix only) */
 	size_t token_len;
 	int fd;              /* listening socket */

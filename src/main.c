@@ -287,9 +287,10 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	    old->disk_low_watermark != nc->disk_low_watermark ||
 	    old->disk_batch_delay != nc->disk_batch_delay)
 		ec_log_warn("reload: the disk tier's settings apply at the next restart");
-	if (strcmp(old->admin, nc->admin) != 0 ||
-	    strcmp(old->admin_token_file, nc->admin_token_file) != 0)
-		ec_log_warn("reload: admin and admin_token_file apply at the next restart");
+	if (strcmp(old->admin, nc->admin) != 0)
+		ec_log_warn("reload: the admin address applies at the next restart");
+	else if (ec_admin_reload_token(M.admin, nc->admin_token_file, err, sizeof(err)) != 0)
+		ec_log_err("reload: keeping the admin token: %s", err);
 	if (strcmp(old->access_log, nc->access_log) != 0 || strcmp(old->error_log, nc->error_log) != 0)
 		ec_log_warn("reload: log paths apply at the next restart (SIGUSR1 reopens them)");
 	site_install(s);

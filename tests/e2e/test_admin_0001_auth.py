@@ -136,3 +136,24 @@ def test_stop_with_an_admin_connection_open(start_edgecache, tmp_path):
     assert admin_get(admin, "/health")[0] == 200
     assert ec.stop() == 0
     s.close()
+
+
+def test_token_reloaded_on_sighup(start_edgecache, tmp_path):
+    """SIGHUP reads the token file again: the new token works at once and the old
+    one gets 401; an emptied file is refused with a log line and the token stays."""
+    import signal
+    ec, admin, tok = start_admin(start_edgecache, tmp_path)
+    assert admin_get(admin, "/stats", token=TOKEN)[0] == 200
+    tok.write_text("rotated-token-2\n")
+    ec.signal(signal.SIGHUP)
+    wait_for(lambda: admin_get(admin, "/stats", token="rotated-token-2")[0] == 200, 10,
+             "the rotated token to be accepted")
+    assert admin_get(admin, "/stats", token=TOKEN)[0] == 401
+    assert "admin: token replaced" in ec.stderr_text()
+
+    tok.write_text("\n")
+    ec.signal(signal.SIGHUP)
+    wait_for(lambda: "keeping the admin token" in ec.stderr_text(), 10, "the refusal's log line")
+    assert "empty" in ec.stderr_text()
+    assert admin_get(admin, "/stats", token="rotated-token-2")[0] == 200
+    assert admin_get(admin, "/stats")[0] == 401
