@@ -4,8 +4,11 @@
  * Each checked backend has one `struct probe`: a timer that starts a check
  * every interval, and while a check runs its socket, read/write event and a
  * timeout. The HTTP check sends one request with Connection: close and reads
- * only the status line. Everything here belongs to the checker thread; the
- * main thread only sets `stop` (atomically) and joins.
+ * only the status line. For groups that speak HTTP/2 to their backends
+ * (protocol h2c, or h2 with ALPN), the check is an HTTP/2 exchange through an
+ * nghttp2 client session: the preface, SETTINGS and one GET stream out, then
+ * frames in until the response's :status. Everything here belongs to the
+ * checker thread; the main thread only sets `stop` (atomically) and joins.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -18,6 +21,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <nghttp2/nghttp2.h>
 #include <openssl/err.h>
 
 #include "health_check.h"
@@ -47,6 +51,9 @@ struct probe {
 	SSL_CTX *tls_ctx; /* http checks of https backends: the group's context */
 	SSL *ssl;
 	bool handshaking;
+	bool h2;                /* the group speaks HTTP/2 to its backends */
+	nghttp2_session *sess;  /* while an HTTP/2 check runs */
+	int h2_status;          /* the :status seen, 0 before */
 };
 
 struct ec_hc {
@@ -63,6 +70,10 @@ static void probe_start(evutil_socket_t fd, short what, void *arg);
 
 static void probe_end(struct probe *p, bool ok, const char *why)
 {
+	if (p->sess != NULL) {
+		nghttp2_session_del(p->sess);
+		p->sess = NULL;
+	}
 	if (p->ssl != NULL) {
 		SSL_free(p->ssl);
 		p->ssl = NULL;
@@ -172,6 +183,92 @@ static ssize_t p_recv(struct probe *p, char *buf, size_t n)
 	return -1;
 }
 
+/* --- the HTTP/2 check -------------------------------------------------------------- */
+
+static int h2_on_header(nghttp2_session *sess, const nghttp2_frame *frame, const uint8_t *name,
+			size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+			void *arg)
+{
+	struct probe *p = arg;
+	if (frame->hd.type == NGHTTP2_HEADERS && frame->hd.stream_id == 1 && namelen == 7 &&
+	    memcmp(name, ":status", 7) == 0 && valuelen == 3) {
+		int st = 0;
+		for (size_t i = 0; i < 3; i++)
+			st = st * 10 + (value[i] >= '0' && value[i] <= '9' ? value[i] - '0' : 0);
+		if (st >= 200) /* 1xx: an interim response, the final one follows */
+			p->h2_status = st;
+	}
+	return 0;
+}
+
+/* The client session with one GET stream queued; its bytes go to p->req. */
+static bool h2_begin(struct probe *p, char *why, size_t whylen)
+{
+	nghttp2_session_callbacks *cb;
+	if (nghttp2_session_callbacks_new(&cb) != 0) {
+		snprintf(why, whylen, "out of memory");
+		return false;
+	}
+	nghttp2_session_callbacks_set_on_header_callback(cb, h2_on_header);
+	int rc = nghttp2_session_client_new(&p->sess, cb, p);
+	nghttp2_session_callbacks_del(cb);
+	if (rc != 0) {
+		p->sess = NULL;
+		snprintf(why, whylen, "out of memory");
+		return false;
+	}
+	const char *host = p->b->send_host[0] ? p->b->send_host : p->b->host_field;
+	const char *scheme = p->b->tls ? "https" : "http";
+	const char *path = p->c->health_path;
+#define NV(n, v) {(uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE}
+	const nghttp2_nv nva[] = {NV(":method", "GET"), NV(":scheme", scheme),
+				  NV(":authority", host), NV(":path", path),
+				  NV("user-agent", "edgecache-health")};
+#undef NV
+	p->h2_status = 0;
+	if (nghttp2_submit_settings(p->sess, NGHTTP2_FLAG_NONE, NULL, 0) != 0 ||
+	    nghttp2_submit_request(p->sess, NULL, nva, EC_ARRAY_LEN(nva), NULL, p) != 1) {
+		snprintf(why, whylen, "cannot build the HTTP/2 request");
+		return false;
+	}
+	p->req_len = 0;
+	for (;;) {
+		const uint8_t *data;
+		ssize_t n = nghttp2_session_mem_send(p->sess, &data);
+		if (n < 0 || (size_t)n > sizeof(p->req) - p->req_len) {
+			snprintf(why, whylen, "cannot build the HTTP/2 request");
+			return false;
+		}
+		if (n == 0)
+			break;
+		memcpy(p->req + p->req_len, data, (size_t)n);
+		p->req_len += (size_t)n;
+	}
+	return true;
+}
+
+/* Bytes from the backend: into the session; the check ends at the :status. */
+static void h2_input(struct probe *p, const char *buf, size_t n)
+{
+	char why[96];
+	ssize_t rc = nghttp2_session_mem_recv(p->sess, (const uint8_t *)buf, n);
+	if (rc < 0) {
+		snprintf(why, sizeof(why), "HTTP/2: %s", nghttp2_strerror((int)rc));
+		probe_end(p, false, why);
+		return;
+	}
+	if (p->h2_status == 0)
+		return;
+	if ((unsigned)p->h2_status != p->c->health_status) {
+		snprintf(why, sizeof(why), "status %d, expected %u", p->h2_status,
+			 p->c->health_status);
+		probe_end(p, false, why);
+		return;
+	}
+	snprintf(why, sizeof(why), "status %d (HTTP/2)", p->h2_status);
+	probe_end(p, true, why);
+}
+
 static void on_io(evutil_socket_t fd, short what, void *arg)
 {
 	struct probe *p = arg;
@@ -194,7 +291,9 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
 		}
 		if (p->tls_ctx != NULL) {
 			p->ssl = ec_otls_new(p->tls_ctx, fd, p->b->tls_name);
-			if (p->ssl == NULL) {
+			if (p->ssl == NULL ||
+			    (p->h2 &&
+			     SSL_set_alpn_protos(p->ssl, (const unsigned char *)"\x02h2", 3) != 0)) {
 				probe_end(p, false, "out of memory");
 				return;
 			}
@@ -203,6 +302,21 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
 	}
 	if (p->handshaking && !tls_step(p))
 		return;
+	if (p->h2 && p->sess == NULL) {
+		if (p->ssl != NULL) {
+			const unsigned char *alpn = NULL;
+			unsigned alen = 0;
+			SSL_get0_alpn_selected(p->ssl, &alpn, &alen);
+			if (alen != 2 || memcmp(alpn, "h2", 2) != 0) {
+				probe_end(p, false, "the backend did not agree to h2 (ALPN)");
+				return;
+			}
+		}
+		if (!h2_begin(p, why, sizeof(why))) {
+			probe_end(p, false, why);
+			return;
+		}
+	}
 	if (p->req_off < p->req_len) {
 		short wait;
 		ssize_t n = p_send(p, p->req + p->req_off, p->req_len - p->req_off, &wait);
@@ -227,6 +341,13 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
 			return;
 		snprintf(why, sizeof(why), "recv: %s", strerror(errno));
 		probe_end(p, false, why);
+		return;
+	}
+	if (p->h2) {
+		if (n == 0)
+			probe_end(p, false, "closed without a response");
+		else
+			h2_input(p, p->resp, (size_t)n);
 		return;
 	}
 	p->resp_len += (size_t)n;
@@ -294,6 +415,8 @@ static void hc_free(struct ec_hc *hc)
 {
 	for (unsigned i = 0; i < hc->nprobes; i++) {
 		struct probe *p = &hc->probes[i];
+		if (p->sess != NULL)
+			nghttp2_session_del(p->sess);
 		if (p->ssl != NULL)
 			SSL_free(p->ssl);
 		if (p->fd >= 0)
@@ -344,6 +467,7 @@ struct ec_hc *ec_hc_start(struct ec_site *s)
 			p->fd = -1;
 			p->http = strcmp(gr->lbc->health_check, "http") == 0;
 			p->tls_ctx = p->http && p->b->tls ? gr->tls : NULL;
+			p->h2 = p->http && gr->h2;
 			const char *host = p->b->send_host[0] ? p->b->send_host : p->b->host_field;
 			int len = snprintf(
 			        p->req, sizeof(p->req),

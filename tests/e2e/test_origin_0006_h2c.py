@@ -149,3 +149,40 @@ def test_protocol_scheme_mismatch_is_a_config_error(tmp_path):
                            timeout=20)
         assert p.returncode != 0
         assert "%s.yaml:3: groups[0].protocol: " % proto in p.stderr and want in p.stderr, p.stderr
+
+
+def health_cfg(port, path, proto="h2c", scheme="", extra=""):
+    return ("groups:\n  - name: h2\n    protocol: %s\n    backends: [%s127.0.0.1:%d]\n"
+            "    health_check: http\n    health_path: \"%s\"\n    health_interval: 150ms\n"
+            "    health_timeout: 1s\n    health_fall: 2\n    health_rise: 1\n%s"
+            % (proto, scheme, port, path, extra))
+
+
+def checks_seen(ngh):
+    """Health-check streams nghttpd logged (its -v log shows request headers)."""
+    return ngh.log_path.read_text(errors="replace").count("user-agent: edgecache-health")
+
+
+def test_http_health_check_speaks_h2(nghttpd, start_edgecache):
+    """An http health check of an h2c group is an HTTP/2 exchange (an HTTP/1.1
+    request would fail against a prior-knowledge backend and mark it down): the
+    backend stays up while its health path answers 200, and a 404 marks it down
+    with the status in the log."""
+    ec = start_edgecache(config_text=health_cfg(nghttpd.port, "/small.txt"), origin_url=False)
+    wait_for(lambda: checks_seen(nghttpd) >= 3, 10, "three HTTP/2 health checks at nghttpd")
+    assert "marked down" not in ec.stderr_text()
+    assert ec.get("/small.txt").status == 200
+
+    ec2 = start_edgecache(config_text=health_cfg(nghttpd.port, "/nothing-here"), origin_url=False)
+    pat = "origin 127.0.0.1:%d: marked down (health check failed: status 404, expected 200)" % nghttpd.port
+    wait_for(lambda: pat in ec2.stderr_text(), 10, "the backend marked down by its 404")
+
+
+def test_http_health_check_h2_over_tls(nghttpd_tls, start_edgecache, pki):
+    c = ("groups:\n  - name: h2\n    protocol: h2\n    tls_ca: %s\n    backends: [https://localhost:%d]\n"
+         "    health_check: http\n    health_path: /small.txt\n    health_interval: 150ms\n"
+         "    health_fall: 1\n" % (pki / "ca.pem", nghttpd_tls.port))
+    ec = start_edgecache(config_text=c, origin_url=False)
+    wait_for(lambda: checks_seen(nghttpd_tls) >= 3, 10, "three HTTP/2 health checks over TLS")
+    assert "marked down" not in ec.stderr_text()
+    assert ec.get("/small.txt").status == 200
