@@ -290,7 +290,7 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		if (p->tls_ctx != NULL) {
-			p->ssl = ec_otls_new(p->tls_ctx, fd, p->b->tls_name);
+			p->ssl = ec_otls_new(p->tls_ctx, fd, p->b->tls_name, NULL);
 			if (p->ssl == NULL ||
 			    (p->h2 &&
 			     SSL_set_alpn_protos(p->ssl, (const unsigned char *)"\x02h2", 3) != 0)) {

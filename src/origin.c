@@ -771,6 +771,9 @@ static void fetch_handshake(struct ec_fetch *f)
 		fetch_fail(f, EC_FETCH_E_TLS);
 		return;
 	}
+	EC_STAT_INC(&f->wrk->stats, origin_tls_handshakes);
+	if (SSL_session_reused(oc->ssl))
+		EC_STAT_INC(&f->wrk->stats, origin_tls_resumed);
 	f->state = FS_SENDING;
 	event_del(oc->ev_timer);
 	fetch_send(f);
@@ -948,7 +951,8 @@ static void oc_on_write(evutil_socket_t fd, short what, void *arg)
 		}
 		if (cur_backend(f)->tls) {
 			const struct ec_group *g = &f->site->groups[f->group];
-			oc->ssl = ec_otls_new(g->tls, fd, cur_backend(f)->tls_name);
+			oc->ssl = ec_otls_new(g->tls, fd, cur_backend(f)->tls_name,
+					     cur_backend(f)->name);
 			if (oc->ssl == NULL) {
 				fetch_fail(f, EC_FETCH_E_RESOURCES);
 				return;

@@ -497,6 +497,9 @@ static void c_handshake(struct ec_h2c *c)
 		return;
 	}
 	c->handshaking = false;
+	EC_STAT_INC(&c->w->stats, origin_tls_handshakes);
+	if (SSL_session_reused(c->ssl))
+		EC_STAT_INC(&c->w->stats, origin_tls_resumed);
 	event_del(c->ev_timer);
 	c_set_writing(c, false);
 	c_flush(c);
@@ -592,7 +595,7 @@ static void c_on_write(evutil_socket_t fd, short what, void *arg)
 		c->connecting = false;
 		event_add(c->ev_read, NULL);
 		if (c->tls_ctx != NULL) {
-			c->ssl = ec_otls_new(c->tls_ctx, fd, c->tls_name);
+			c->ssl = ec_otls_new(c->tls_ctx, fd, c->tls_name, c->name);
 			if (c->ssl == NULL ||
 			    SSL_set_alpn_protos(c->ssl, (const unsigned char *)"\x02h2", 3) != 0) {
 				c_fatal(c, EC_FETCH_E_RESOURCES);

@@ -3,7 +3,9 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -29,13 +31,107 @@ static void ssl_reason(char *why, size_t whylen, const char *what)
 	ERR_clear_error();
 }
 
+/* --- session resumption ---------------------------------------------------------- */
+
+/*
+ * Each group's context keeps the newest session per backend (a few slots,
+ * shared by the workers under a mutex): a new connection to that backend
+ * offers it, so the origin can resume instead of a full handshake (one
+ * round trip and the certificate work saved). OpenSSL falls back to a full
+ * handshake by itself when the origin declines.
+ */
+#define SESS_SLOTS 64
+
+struct sess_cache {
+	pthread_mutex_t lock;
+	unsigned next; /* the slot to reuse when the key is new */
+	struct {
+		char key[256];
+		SSL_SESSION *sess;
+	} slot[SESS_SLOTS];
+};
+
+static int ctx_idx = -1, ssl_idx = -1;
+static pthread_once_t idx_once = PTHREAD_ONCE_INIT;
+
+static void cache_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+		       void *argp)
+{
+	struct sess_cache *sc = ptr;
+	if (sc == NULL)
+		return;
+	for (unsigned i = 0; i < SESS_SLOTS; i++)
+		SSL_SESSION_free(sc->slot[i].sess);
+	pthread_mutex_destroy(&sc->lock);
+	free(sc);
+}
+
+static void key_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	free(ptr);
+}
+
+static void idx_init(void)
+{
+	ctx_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, cache_free);
+	ssl_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, key_free);
+}
+
+/* Called with the lock held: the slot holding `key`, or -1. */
+static int slot_of(const struct sess_cache *sc, const char *key)
+{
+	for (unsigned i = 0; i < SESS_SLOTS; i++)
+		if (sc->slot[i].sess != NULL && strcmp(sc->slot[i].key, key) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * OpenSSL hands over a new session (TLS 1.3: each ticket): keep a copy of
+ * the newest. A copy, because the connection's own session object is marked
+ * not resumable when the connection is freed without a TLS shutdown (an
+ * origin that closes after its response), and a marked session is never
+ * offered again.
+ */
+static int on_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	struct sess_cache *sc = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_idx);
+	const char *key = SSL_get_ex_data(ssl, ssl_idx);
+	if (sc == NULL || key == NULL || !SSL_SESSION_is_resumable(sess))
+		return 0;
+	SSL_SESSION *copy = SSL_SESSION_dup(sess);
+	if (copy == NULL)
+		return 0;
+	pthread_mutex_lock(&sc->lock);
+	int i = slot_of(sc, key);
+	if (i < 0) {
+		i = (int)(sc->next++ % SESS_SLOTS);
+		snprintf(sc->slot[i].key, sizeof(sc->slot[i].key), "%s", key);
+	}
+	SSL_SESSION_free(sc->slot[i].sess);
+	sc->slot[i].sess = copy;
+	pthread_mutex_unlock(&sc->lock);
+	return 0; /* OpenSSL keeps (and frees) the original */
+}
+
 SSL_CTX *ec_otls_ctx_new(const struct ec_conf_lb *c, char *err, size_t errlen)
 {
+	pthread_once(&idx_once, idx_init);
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	if (ctx == NULL) {
 		ssl_reason(err, errlen, "cannot create a TLS context");
 		return NULL;
 	}
+	struct sess_cache *sc = calloc(1, sizeof(*sc));
+	if (sc == NULL || ctx_idx < 0 || ssl_idx < 0 || SSL_CTX_set_ex_data(ctx, ctx_idx, sc) != 1) {
+		free(sc);
+		SSL_CTX_free(ctx);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&sc->lock, NULL);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx, on_new_session);
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	if (c->tls_verify) {
@@ -74,11 +170,25 @@ SSL_CTX *ec_otls_ctx_new(const struct ec_conf_lb *c, char *err, size_t errlen)
 	return ctx;
 }
 
-SSL *ec_otls_new(SSL_CTX *ctx, int fd, const char *name)
+SSL *ec_otls_new(SSL_CTX *ctx, int fd, const char *name, const char *resume_key)
 {
 	SSL *ssl = SSL_new(ctx);
 	if (ssl == NULL)
 		return NULL;
+	struct sess_cache *sc = SSL_CTX_get_ex_data(ctx, ctx_idx);
+	if (resume_key != NULL && sc != NULL) {
+		char *k = strdup(resume_key);
+		if (k == NULL || SSL_set_ex_data(ssl, ssl_idx, k) != 1) {
+			free(k);
+			SSL_free(ssl);
+			return NULL;
+		}
+		pthread_mutex_lock(&sc->lock);
+		int i = slot_of(sc, resume_key);
+		if (i >= 0)
+			SSL_set_session(ssl, sc->slot[i].sess); /* takes its own reference */
+		pthread_mutex_unlock(&sc->lock);
+	}
 	unsigned char addr[16];
 	bool is_ip = inet_pton(AF_INET, name, addr) == 1 || inet_pton(AF_INET6, name, addr) == 1;
 	bool ok = SSL_set_fd(ssl, fd) == 1;

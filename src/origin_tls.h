@@ -28,8 +28,10 @@ struct ec_conf_lb;
 SSL_CTX *ec_otls_ctx_new(const struct ec_conf_lb *c, char *err, size_t errlen);
 
 /* A client SSL on `fd` for server name `name` (SNI unless an IP literal;
- * verified when the context verifies). NULL when out of memory. */
-SSL *ec_otls_new(SSL_CTX *ctx, int fd, const char *name);
+ * verified when the context verifies). With a `resume_key` (the backend's
+ * name) it offers the newest session the context kept for that key, and
+ * keeps the sessions this connection receives. NULL when out of memory. */
+SSL *ec_otls_new(SSL_CTX *ctx, int fd, const char *name, const char *resume_key);
 
 /* Drives the handshake: 1 done; 0 again when the socket is readable
  * (*want_write false) or writable (true); -1 failed, the reason in why

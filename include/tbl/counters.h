@@ -52,6 +52,8 @@ X(purge_requests,          counter, "PURGE requests on the proxy listener (allow
 X(loop_lag_us,             gmax,    "how late the worker's once-a-second timer last fired, microseconds")
 X(tls_handshakes,          counter, "TLS handshakes completed")
 X(tls_handshake_errors,    counter, "TLS handshakes that failed or timed out")
+X(origin_tls_handshakes,   counter, "TLS handshakes completed with origins")
+X(origin_tls_resumed,      counter, "origin TLS handshakes that resumed a kept session")
 X(h2_conns,                counter, "client connections that speak HTTP/2 (ALPN h2 or h2c)")
 X(h2_streams,              counter, "HTTP/2 request streams received")
 X(h2_abuse_closed,         counter, "HTTP/2 connections closed with GOAWAY for abuse (floods, resets)")

@@ -203,3 +203,27 @@ def test_active_http_check_over_tls(tls_origin, start_edgecache, pki):
     assert len(checks) >= 3
     r = ec.get("/x?cc=no-store", headers={"Host": "good.example"})
     assert r.status == 200 and r.header("x-origin-sni") == "localhost"
+
+
+def test_sessions_resumed_on_new_connections(tls_origin, start_edgecache, pki):
+    """A new connection to a backend offers the session an earlier one received:
+    the origin resumes it (its X-Origin-TLS-Resumed says so, from Python's
+    SSLSocket.session_reused) and the worker counts origin_tls_resumed."""
+    o = tls_origin()
+    ec = start_edgecache("--admin", "127.0.0.1:0",
+                         config_text=group(o.tls_url(), "tls_ca: %s" % (pki / "ca.pem")),
+                         origin_url=False, admin_off=False, listeners=2)
+    seen = []
+    for i in range(4):
+        # ka=0: the origin closes after each response, so each request makes a new connection
+        r = ec.get("/r?cc=no-store&ka=0&i=%d" % i)
+        assert r.status == 200, r
+        seen.append(r.header("x-origin-tls-resumed"))
+    assert o.stats()["connections"] == 4
+    assert seen[0] == "0" and seen[1:] == ["1", "1", "1"], seen
+    admin = [l for l in ec.listeners if l[2] == "admin"][0]
+    c = http.client.HTTPConnection(admin[0], admin[1], timeout=10)
+    c.request("GET", "/stats")
+    counters = json.loads(c.getresponse().read())["counters"]
+    c.close()
+    assert counters["origin_tls_handshakes"] == 4 and counters["origin_tls_resumed"] == 3, counters
