@@ -124,6 +124,8 @@ static const struct key keys[] = {
          .doc = "busy worker polls before sleeping; 0 = off"},
         {"h2_max_streams", KT_UINT, FLD(h2_streams), .min = 1, .max = 10000, .deflt = "128",
          .doc = "concurrent HTTP/2 streams per connection; 1..10000"},
+        {"tls_ticket_keys", KT_STR, FLD(tls_ticket_keys), .deflt = "",
+         .doc = "TLS ticket key files (80 bytes), first encrypts"},
 
         {"limits", KT_SECTION, .doc = "client-side limits"},
         {"limits.request_line", KT_SIZE, FLD(max_request_line), .deflt = "8K",

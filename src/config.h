@@ -157,6 +157,7 @@ struct ec_config {
 	char admin[128]; /* "127.0.0.1:9090" default, "off", or a unix socket path */
 	char admin_token_file[512];
 	char purge_allow[512]; /* CIDR list allowed to send PURGE (src/acl.h); "" = none */
+	char tls_ticket_keys[1024]; /* ticket key files, space-separated; "" = in-memory keys */
 
 	/* process */
 	unsigned workers; /* -w; 0 = number of online CPUs, resolved at load */

@@ -21,12 +21,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ec_util.h"
 #include "acl.h"
 #include "config.h"
 #include "ec_http.h"
+#include "tls.h"
 
 enum {
 	OPT_INVALID = 0,
@@ -371,6 +373,37 @@ static int check_readable(const struct ec_config *c, char *err, size_t errlen, c
 	return 0;
 }
 
+/* tls_ticket_keys: every file readable and exactly EC_TLS_TICKET_KEY_LEN bytes. */
+static int check_ticket_keys(const struct ec_config *c, char *err, size_t errlen)
+{
+	unsigned n = 0;
+	char path[1024];
+	for (const char *p = c->tls_ticket_keys; *p;) {
+		p += strspn(p, " \t");
+		size_t len = strcspn(p, " \t");
+		if (len == 0)
+			break;
+		if (++n > EC_TLS_TICKET_FILES)
+			return kfail(c, err, errlen, "tls_ticket_keys", "at most %d files",
+			             EC_TLS_TICKET_FILES);
+		if (len >= sizeof(path))
+			return kfail(c, err, errlen, "tls_ticket_keys", "a path is too long");
+		memcpy(path, p, len);
+		path[len] = '\0';
+		p += len;
+		struct stat st;
+		if (check_readable(c, err, errlen, "tls_ticket_keys", path) != 0)
+			return -1;
+		if (stat(path, &st) != 0 || st.st_size != EC_TLS_TICKET_KEY_LEN)
+			return kfail(c, err, errlen, "tls_ticket_keys",
+			             "'%s' has %lld bytes; a ticket key file holds exactly %d "
+			             "(openssl rand %d > FILE)",
+			             path, (long long)st.st_size, EC_TLS_TICKET_KEY_LEN,
+			             EC_TLS_TICKET_KEY_LEN);
+	}
+	return 0;
+}
+
 /* certs[i].cert (or .key) when the file named it, else certs[i] (a flag). */
 static const char *cert_key(const struct ec_config *c, unsigned i, const char *part, char *buf,
                             size_t len)
@@ -494,6 +527,9 @@ int ec_config_finish(struct ec_config *c, char *err, size_t errlen)
 	}
 	if (c->admin_token_file[0] != '\0' &&
 	    check_readable(c, err, errlen, "admin_token_file", c->admin_token_file) != 0)
+		return -1;
+
+	if (check_ticket_keys(c, err, errlen) != 0)
 		return -1;
 
 	char aclerr[160];

@@ -71,6 +71,78 @@ struct ticket_key {
 
 static pthread_mutex_t tk_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ticket_key tk_ring[2]; /* [0] encrypts; [1] the previous one, decrypt only */
+/* tls_ticket_keys: keys from files, [0] encrypts, the others decrypt only;
+ * while there are any, the in-memory ring is not used (nor rotated). */
+static struct ticket_key tk_files[EC_TLS_TICKET_FILES];
+static unsigned ntk_files;
+
+int ec_tls_ticket_key_read(const char *path, unsigned char out[EC_TLS_TICKET_KEY_LEN], char *err,
+                           size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	unsigned char buf[EC_TLS_TICKET_KEY_LEN + 1];
+	size_t n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	if (n != EC_TLS_TICKET_KEY_LEN) {
+		snprintf(err, errlen, "%s: %s bytes, a ticket key file holds exactly %d (openssl rand %d)",
+		         path, n > EC_TLS_TICKET_KEY_LEN ? "more than 80" : n == 0 ? "0" : "fewer than 80",
+		         EC_TLS_TICKET_KEY_LEN, EC_TLS_TICKET_KEY_LEN);
+		OPENSSL_cleanse(buf, sizeof(buf));
+		return -1;
+	}
+	memcpy(out, buf, EC_TLS_TICKET_KEY_LEN);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return 0;
+}
+
+/* Reads every file of the space-separated list (nginx's 80-byte layout:
+ * name 16, HMAC secret 32, AES-256 key 32) and installs them. */
+static int ticket_files_install(const char *list, char *err, size_t errlen)
+{
+	struct ticket_key k[EC_TLS_TICKET_FILES];
+	unsigned n = 0;
+	char path[1024];
+	for (const char *p = list; *p;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		size_t len = strcspn(p, " \t");
+		if (len == 0)
+			break;
+		if (n == EC_TLS_TICKET_FILES || len >= sizeof(path)) {
+			snprintf(err, errlen, "tls_ticket_keys: at most %d files", EC_TLS_TICKET_FILES);
+			OPENSSL_cleanse(k, sizeof(k));
+			return -1;
+		}
+		memcpy(path, p, len);
+		path[len] = '\0';
+		p += len;
+		unsigned char raw[EC_TLS_TICKET_KEY_LEN];
+		char why[1200];
+		if (ec_tls_ticket_key_read(path, raw, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "tls_ticket_keys: %s", why);
+			OPENSSL_cleanse(k, sizeof(k));
+			return -1;
+		}
+		memcpy(k[n].name, raw, 16);
+		memcpy(k[n].hmac, raw + 16, 32);
+		memcpy(k[n].aes, raw + 48, 32);
+		k[n].born = 0;
+		k[n].set = true;
+		n++;
+		OPENSSL_cleanse(raw, sizeof(raw));
+	}
+	pthread_mutex_lock(&tk_lock);
+	OPENSSL_cleanse(tk_files, sizeof(tk_files));
+	memcpy(tk_files, k, n * sizeof(k[0]));
+	ntk_files = n;
+	pthread_mutex_unlock(&tk_lock);
+	OPENSSL_cleanse(k, sizeof(k));
+	return 0;
+}
 
 static int ticket_key_new(struct ticket_key *k, time_t now)
 {
@@ -90,6 +162,21 @@ static int ticket_key_get(bool enc, const unsigned char *name, struct ticket_key
 	int rc = 0;
 	time_t now = time(NULL);
 	pthread_mutex_lock(&tk_lock);
+	if (ntk_files > 0) {
+		if (enc) {
+			*out = tk_files[0];
+			rc = 1;
+		} else {
+			for (unsigned i = 0; i < ntk_files; i++)
+				if (memcmp(tk_files[i].name, name, 16) == 0) {
+					*out = tk_files[i];
+					rc = i == 0 ? 1 : 2;
+					break;
+				}
+		}
+		pthread_mutex_unlock(&tk_lock);
+		return rc;
+	}
 	if (!tk_ring[0].set || now - tk_ring[0].born >= EC_TLS_TICKET_ROTATE) {
 		struct ticket_key fresh;
 		if (ticket_key_new(&fresh, now) == 0) {
@@ -377,6 +464,12 @@ struct ec_tls_ctx *ec_tls_ctx_new(const struct ec_config *conf, char *err, size_
 			ctx_free(t);
 			return NULL;
 		}
+	}
+	/* Last: the keys are process-wide, so they change only with a context
+	 * that is otherwise good (a reload installs it right after). */
+	if (ticket_files_install(conf->tls_ticket_keys, err, errlen) != 0) {
+		ctx_free(t);
+		return NULL;
 	}
 	return t;
 }

@@ -16,7 +16,9 @@
  *   - TLS 1.2 and 1.3 only, ECDHE + AEAD suites, server preference;
  *   - session tickets whose keys are process-wide (every worker, every
  *     reload): a key encrypts for EC_TLS_TICKET_ROTATE seconds, then a new
- *     one takes over and the old one still decrypts for as long again;
+ *     one takes over and the old one still decrypts for as long again; or,
+ *     with tls_ticket_keys, keys from files (shared by several instances,
+ *     kept across restarts; the first encrypts, rotated by the operator);
  *   - OCSP stapling of CERT.pem.ocsp (DER), when that file exists.
  *
  * Thread: a context is immutable once built and shared by all workers
@@ -35,6 +37,14 @@ struct ssl_st;
 
 /* How long one ticket key encrypts (seconds). */
 #define EC_TLS_TICKET_ROTATE 3600
+/* tls_ticket_keys: at most this many files of exactly this many bytes. */
+#define EC_TLS_TICKET_FILES   4
+#define EC_TLS_TICKET_KEY_LEN 80
+
+/* Reads one ticket key file (80 bytes, nginx's layout). 0, or -1 with a
+ * message naming the file in err. Blocking; for config checks too. */
+int ec_tls_ticket_key_read(const char *path, unsigned char out[EC_TLS_TICKET_KEY_LEN], char *err,
+                           size_t errlen);
 
 struct ec_tls_ctx;
 

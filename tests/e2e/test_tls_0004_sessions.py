@@ -117,3 +117,42 @@ def test_sighup_reloads_certificates_keeping_connections(start_tls, pki, tmp_pat
     ec.reload(conf % (new_pem, old_key))
     wait_for(lambda: "reload failed" in ec.stderr_text(), 5, "the failed reload's log line")
     assert peer_serial(ec.tls_port) == der_of(new_pem)
+
+
+def test_ticket_keys_from_files(start_tls, tmp_path):
+    """tls_ticket_keys: instances sharing a key file resume each other's tickets
+    (TLS 1.3 and 1.2); a second file only decrypts; the keys survive a restart;
+    a file of the wrong size is a config error naming the key and the file."""
+    import os
+    k1, k0 = tmp_path / "t1.key", tmp_path / "t0.key"
+    k1.write_bytes(os.urandom(80))
+    k0.write_bytes(os.urandom(80))
+    a = start_tls("-p", "tls_ticket_keys=%s" % k1)
+    b = start_tls("-p", "tls_ticket_keys=%s %s" % (k0, k1))
+    for version in ("-tls1_3", "-tls1_2"):
+        sess = tmp_path / ("a%s" % version)
+        first = s_client(a, "a.test", "-sess_out", sess, "-ign_eof", version, data=REQ)
+        assert "HTTP/1.1 200" in first, first
+        out = s_client(b, "a.test", "-sess_in", sess, "-ign_eof", version, data=REQ)
+        assert "HTTP/1.1 200" in out and "Reused, TLSv1." in out, out
+    # b encrypts with k0, which a does not know: a full handshake there
+    sess = tmp_path / "b"
+    assert "HTTP/1.1 200" in s_client(b, "a.test", "-sess_out", sess, "-ign_eof", data=REQ)
+    out = s_client(a, "a.test", "-sess_in", sess, "-ign_eof", data=REQ)
+    assert "HTTP/1.1 200" in out and "New, TLSv1.3" in out, out
+    # a restart keeps the keys: a ticket from before resumes after
+    sess = tmp_path / "restart"
+    assert "HTTP/1.1 200" in s_client(a, "a.test", "-sess_out", sess, "-ign_eof", data=REQ)
+    a.stop()
+    a2 = start_tls("-p", "tls_ticket_keys=%s" % k1)
+    out = s_client(a2, "a.test", "-sess_in", sess, "-ign_eof", data=REQ)
+    assert "Reused, TLSv1.3" in out, out
+    # wrong size: refused by --check, naming the key and the file
+    short = tmp_path / "short.key"
+    short.write_bytes(b"x" * 79)
+    pem, key = a.pki.certs["a.test"]
+    p = subprocess.run([str(a.binary), "--check", "-l", "127.0.0.1:0", "-o", "http://127.0.0.1:9",
+                        "--tls-listen", "127.0.0.1:0", "--cert", "%s,%s" % (pem, key),
+                        "-p", "tls_ticket_keys=%s" % short], capture_output=True, timeout=30)
+    err = p.stderr.decode()
+    assert p.returncode != 0 and "tls_ticket_keys" in err and "short.key' has 79 bytes" in err, err

@@ -239,7 +239,8 @@ static const char *all_keys_yaml = "listen: ['127.0.0.1:81', '[::1]:82']\n"     
                                    "origin.dns_resolv_conf: /r.conf\n"           /* 83 */
                                    "origin.protocol: h2c\n"                      /* 84 */
                                    "purge_allow: '127.0.0.1/32, ::1'\n"           /* 85 */
-                                   "h2_max_streams: 64\n";                       /* 86 */
+                                   "h2_max_streams: 64\n"                        /* 86 */
+                                   "tls_ticket_keys: ''\n";                      /* 87 */
 
 START_TEST(test_yaml_every_key)
 {
