@@ -560,9 +560,9 @@ static void conn_process(struct ec_conn *c)
 		}
 		if (c->state == EC_CS_H2) {
 			ec_h2_process(c);
-			if (c->state == EC_CS_H2)
+			if (c->state == EC_CS_H2 && !c->broken)
 				break;
-			continue; /* the session ended itself: CLOSING */
+			continue; /* the session ended itself (CLOSING), or a write failed */
 		}
 		if (c->state == EC_CS_CLOSING) {
 			conn_flush(c);

@@ -762,7 +762,7 @@ void ec_h2_process(struct ec_conn *c)
 {
 	struct ec_h2_sess *s = c->h2;
 	EC_CHECK_MAGIC(s, H2_SESS_MAGIC);
-	bool fatal = false;
+	bool fatal = false, full = false;
 	if (receive(s) != 0)
 		fatal = true;
 	for (unsigned guard = 0; !fatal; guard++) {
@@ -772,15 +772,18 @@ void ec_h2_process(struct ec_conn *c)
 			fatal = true;
 			break;
 		}
-		if (n > 0 && evbuffer_get_length(c->out) >= CONN_OUT_HIGH) {
-			/* Full: write now. When the socket takes it all no EV_WRITE
+		if (evbuffer_get_length(c->out) >= CONN_OUT_HIGH) {
+			/* Full (now, or already when we came in: produce made nothing
+			 * then): write now. When the socket takes it all no EV_WRITE
 			 * will come, so go on producing here (or, after many rounds,
 			 * from the loop, to let other connections run). */
 			ec_conn__flush(c);
 			if (c->dead || c->broken)
 				return;
-			if (evbuffer_get_length(c->out) > 0)
+			if (evbuffer_get_length(c->out) > 0) {
+				full = true; /* EV_WRITE is armed: on_write comes back here */
 				break;
+			}
 			if (guard >= 16) {
 				ec_conn__kick_later(c);
 				break;
@@ -803,6 +806,11 @@ void ec_h2_process(struct ec_conn *c)
 	if (c->dead || c->broken)
 		return;
 	bool out_empty = evbuffer_get_length(c->out) == 0;
+	if (full && out_empty) {
+		/* The socket took the rest after all, so flushing disarmed the
+		 * EV_WRITE that was to bring us back: come back from the loop. */
+		ec_conn__kick_later(c);
+	}
 	if (c->eof || (!nghttp2_session_want_read(s->ng) && !nghttp2_session_want_write(s->ng) &&
 	               out_empty)) {
 		ec_conn__close(c);
