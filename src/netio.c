@@ -90,9 +90,10 @@ int ec_netio_read(struct evbuffer *buf, int fd, size_t max)
 	return (int)r;
 }
 
-/* More regions than this go out in the next call: a write rarely takes
- * more than a few hundred KiB from a non-blocking socket anyway. */
-#define WRITE_IOV 32
+/* More regions than this go out in the next call (libevent's own
+ * evbuffer_write takes 128 too): a 1 MiB hit is some 35 chunks of up to
+ * 32 KiB, and goes out in one writev. */
+#define WRITE_IOV 128
 
 int ec_netio_write(struct evbuffer *buf, int fd)
 {
