@@ -152,9 +152,11 @@ def test_protocol_scheme_mismatch_is_a_config_error(tmp_path):
 
 
 def health_cfg(port, path, proto="h2c", scheme="", extra=""):
+    # generous timeout and fall: a slow check on a loaded machine must not
+    # pass for a failed one
     return ("groups:\n  - name: h2\n    protocol: %s\n    backends: [%s127.0.0.1:%d]\n"
             "    health_check: http\n    health_path: \"%s\"\n    health_interval: 150ms\n"
-            "    health_timeout: 1s\n    health_fall: 2\n    health_rise: 1\n%s"
+            "    health_timeout: 3s\n    health_fall: 2\n    health_rise: 1\n%s"
             % (proto, scheme, port, path, extra))
 
 
@@ -181,7 +183,7 @@ def test_http_health_check_speaks_h2(nghttpd, start_edgecache):
 def test_http_health_check_h2_over_tls(nghttpd_tls, start_edgecache, pki):
     c = ("groups:\n  - name: h2\n    protocol: h2\n    tls_ca: %s\n    backends: [https://localhost:%d]\n"
          "    health_check: http\n    health_path: /small.txt\n    health_interval: 150ms\n"
-         "    health_fall: 1\n" % (pki / "ca.pem", nghttpd_tls.port))
+         "    health_timeout: 3s\n    health_fall: 2\n" % (pki / "ca.pem", nghttpd_tls.port))
     ec = start_edgecache(config_text=c, origin_url=False)
     wait_for(lambda: checks_seen(nghttpd_tls) >= 3, 10, "three HTTP/2 health checks over TLS")
     assert "marked down" not in ec.stderr_text()
