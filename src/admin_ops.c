@@ -120,7 +120,7 @@ static bool ban_expr(const struct ec_admin_req *r, char *out, size_t cap)
 		out[b.len] = '\0';
 		return true;
 	}
-	/* {"expr": "..."}: jansson decodes it, escapes (\uXXXX too) included. */
+	/* {"expr": "..."}: jansson decodes it, \u escapes included. */
 	json_t *doc = json_loadb(b.p, b.len, 0, NULL);
 	const char *v = json_string_value(json_object_get(doc, "expr"));
 	size_t n = v ? strlen(v) : 0;
