@@ -303,14 +303,9 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
 	if (p->handshaking && !tls_step(p))
 		return;
 	if (p->h2 && p->sess == NULL) {
-		if (p->ssl != NULL) {
-			const unsigned char *alpn = NULL;
-			unsigned alen = 0;
-			SSL_get0_alpn_selected(p->ssl, &alpn, &alen);
-			if (alen != 2 || memcmp(alpn, "h2", 2) != 0) {
-				probe_end(p, false, "the backend did not agree to h2 (ALPN)");
-				return;
-			}
+		if (p->ssl != NULL && !ec_otls_alpn_is_h2(p->ssl)) {
+			probe_end(p, false, "the backend did not agree to h2 (ALPN)");
+			return;
 		}
 		if (!h2_begin(p, why, sizeof(why))) {
 			probe_end(p, false, why);

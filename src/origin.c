@@ -32,6 +32,7 @@
 #include "retry.h"
 #include "route.h"
 #include "site.h"
+#include "tls.h"
 #include "worker.h"
 
 #define FETCH_MAGIC 0x46455431u
@@ -706,7 +707,7 @@ static void fetch_send(struct ec_fetch *f)
 		if (p == PUMP_FAILED)
 			return;
 		if (evbuffer_get_length(oc->out)) {
-			int n = oc->ssl ? ec_otls_write(oc->ssl, oc->out)
+			int n = oc->ssl ? ec_tls_write(oc->ssl, oc->out)
 					: ec_netio_write(oc->out, oc->fd);
 			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 				if (f->head_seen) {

@@ -30,6 +30,7 @@
 #include "origin_stats.h"
 #include "origin_tls.h"
 #include "site.h"
+#include "tls.h"
 #include "worker.h"
 
 #define H2C_MAGIC   0x48324331u
@@ -461,7 +462,7 @@ static void c_flush(struct ec_h2c *c)
 		}
 		if (evbuffer_get_length(c->out) == 0)
 			break;
-		int n = c->ssl ? ec_otls_write(c->ssl, c->out) : ec_netio_write(c->out, c->fd);
+		int n = c->ssl ? ec_tls_write(c->ssl, c->out) : ec_netio_write(c->out, c->fd);
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 			c_fatal(c, EC_FETCH_E_CLOSED);
 			return;
@@ -482,14 +483,9 @@ static void c_handshake(struct ec_h2c *c)
 		c_set_writing(c, want_write);
 		return;
 	}
-	if (rc == 1) {
-		const unsigned char *alpn = NULL;
-		unsigned alen = 0;
-		SSL_get0_alpn_selected(c->ssl, &alpn, &alen);
-		if (alen != 2 || memcmp(alpn, "h2", 2) != 0) {
-			snprintf(why, sizeof(why), "the origin did not agree to h2 (ALPN)");
-			rc = -1;
-		}
+	if (rc == 1 && !ec_otls_alpn_is_h2(c->ssl)) {
+		snprintf(why, sizeof(why), "the origin did not agree to h2 (ALPN)");
+		rc = -1;
 	}
 	if (rc < 0) {
 		ec_log_warn("origin %s: TLS with %s: %s", c->name, c->tls_name, why);

@@ -269,31 +269,12 @@ int ec_otls_read(SSL *ssl, struct evbuffer *in, size_t want)
 	return (int)total;
 }
 
-int ec_otls_write(SSL *ssl, struct evbuffer *out)
+bool ec_otls_alpn_is_h2(SSL *ssl)
 {
-	int total = 0;
-	while (evbuffer_get_length(out) > 0) {
-		size_t len = EC_MIN(evbuffer_get_length(out), (size_t)TLS_READ_STEP);
-		const void *p = evbuffer_pullup(out, (ssize_t)len);
-		ERR_clear_error();
-		int n = SSL_write(ssl, p, (int)len);
-		if (n > 0) {
-			evbuffer_drain(out, (size_t)n);
-			total += n;
-			continue;
-		}
-		int e = SSL_get_error(ssl, n);
-		if (total > 0)
-			return total;
-		if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
-			errno = EAGAIN;
-			return -1;
-		}
-		ERR_clear_error();
-		errno = EPIPE;
-		return -1;
-	}
-	return total;
+	const unsigned char *alpn = NULL;
+	unsigned len = 0;
+	SSL_get0_alpn_selected(ssl, &alpn, &len);
+	return len == 2 && memcmp(alpn, "h2", 2) == 0;
 }
 
 bool ec_otls_idle_ok(SSL *ssl)

@@ -43,9 +43,10 @@ int ec_otls_handshake(SSL *ssl, bool *want_write, char *why, size_t whylen);
  * nothing yet; ECONNRESET: a TLS or socket error). */
 int ec_otls_read(SSL *ssl, struct evbuffer *in, size_t want);
 
-/* As evbuffer_write: sends what `out` holds; bytes written, or -1 with errno
- * (EAGAIN: the socket is full; EPIPE: a TLS or socket error). */
-int ec_otls_write(SSL *ssl, struct evbuffer *out);
+/* Writes go through ec_tls_write (tls.h): the same for both directions. */
+
+/* Whether the handshake's ALPN selected "h2". */
+bool ec_otls_alpn_is_h2(SSL *ssl);
 
 /* An idle pooled connection became readable: true when it was only TLS
  * housekeeping (a session ticket) and the connection stays usable. */

@@ -148,30 +148,33 @@ static bool has_tag(const struct ec_obj *obj, void *arg)
 	return false;
 }
 
-struct ec_purge_count ec_purge_prefix(struct ec_store *st, struct ec_disk *d, struct ec_str prefix,
-                                      unsigned flags)
+/* The memory tier by predicate, then the disk tier by its own call; the
+ * disk count is what its writer committed for the purge. */
+static struct ec_purge_count purge_both(struct ec_store *st, struct ec_disk *d,
+                                        ec_purge_pred_f *mem_pred,
+                                        void (*disk_purge)(struct ec_disk *, struct ec_str,
+                                                           unsigned),
+                                        struct ec_str what, unsigned flags)
 {
 	struct ec_purge_count c = {0};
-	c.memory = ec_purge_memory_if(st, has_prefix, &prefix, flags);
+	c.memory = ec_purge_memory_if(st, mem_pred, &what, flags);
 	if (d != NULL) {
 		ec_disk_flush(d);
-		ec_disk_purge_prefix(d, prefix, flags);
+		disk_purge(d, what, flags);
 		c.disk = ec_disk_flush(d);
 	}
 	total(&c);
 	return c;
 }
 
+struct ec_purge_count ec_purge_prefix(struct ec_store *st, struct ec_disk *d, struct ec_str prefix,
+                                      unsigned flags)
+{
+	return purge_both(st, d, has_prefix, ec_disk_purge_prefix, prefix, flags);
+}
+
 struct ec_purge_count ec_purge_tag(struct ec_store *st, struct ec_disk *d, struct ec_str tag,
                                    unsigned flags)
 {
-	struct ec_purge_count c = {0};
-	c.memory = ec_purge_memory_if(st, has_tag, &tag, flags);
-	if (d != NULL) {
-		ec_disk_flush(d);
-		ec_disk_purge_tag(d, tag, flags);
-		c.disk = ec_disk_flush(d);
-	}
-	total(&c);
-	return c;
+	return purge_both(st, d, has_tag, ec_disk_purge_tag, tag, flags);
 }

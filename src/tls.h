@@ -92,7 +92,8 @@ bool ec_tls_pending(struct ssl_st *ssl);
 
 /*
  * Encrypts and sends from the front of buf, draining what was sent. Returns
- * bytes sent, or -1 with errno (EAGAIN: the socket is full).
+ * bytes sent, or -1 with errno (EAGAIN: the socket is full; EPIPE: a TLS or
+ * socket error). For client and origin connections alike.
  */
 int ec_tls_write(struct ssl_st *ssl, struct evbuffer *buf);
 
