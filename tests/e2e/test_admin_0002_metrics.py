@@ -37,7 +37,11 @@ def test_metrics_parse_and_follow_traffic(start_edgecache, origin, tmp_path):
     r1 = ec.get("/m?cc=max-age=600&size=1000")
     r2 = ec.get("/m?cc=max-age=600&size=1000")
     assert cache_status(r1).get("stored") and cache_status(r2).get("hit")
-    fams = metrics(admin)
+    # a request is counted when its exchange ends, an instant after its last bytes left
+    def hit_counted():
+        f = metrics(admin)
+        return f if sample(f, "edgecache_requests_total", cache="hit") == 1 else None
+    fams = wait_for(hit_counted, 10, "the hit to be counted")
     assert sample(fams, "edgecache_requests_total", cache="miss") == 1
     assert sample(fams, "edgecache_requests_total", cache="hit") == 1
     assert sample(fams, "edgecache_hit_ratio") == 0.5
