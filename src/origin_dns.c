@@ -72,7 +72,7 @@ struct round {
 	struct lookup lk[EC_DNS_MAX_NAMES];
 	unsigned pending;
 	bool issuing;
-	bool want_ttl; /* also ask for A records, for their TTL */
+	bool want_ttl; /* also ask for A and AAAA records, for their TTL */
 	int min_ttl;   /* the shortest TTL seen; -1 none */
 	void (*done)(struct round *r, void *arg);
 	void *arg;
@@ -142,17 +142,22 @@ static void round_start(struct round *r, struct evdns_base *dns)
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = EVUTIL_AI_ADDRCONFIG;
-	r->pending = r->t.n * (r->want_ttl ? 2 : 1);
+	r->pending = r->t.n * (r->want_ttl ? 3 : 1);
 	r->min_ttl = -1;
 	r->issuing = true;
 	for (unsigned i = 0; i < r->t.n; i++) {
 		r->lk[i].r = r;
 		r->lk[i].i = i;
 		evdns_getaddrinfo(dns, r->t.e[i].host, NULL, &hints, on_addrinfo, &r->lk[i]);
-		/* getaddrinfo does not tell the TTL: an A query does (names from
-		 * the hosts file have none; the interval applies to them) */
-		if (r->want_ttl && evdns_base_resolve_ipv4(dns, r->t.e[i].host, DNS_QUERY_NO_SEARCH,
-		                                           on_ttl, &r->lk[i]) == NULL)
+		/* getaddrinfo does not tell the TTL: A and AAAA queries do (names
+		 * from the hosts file have none; the interval applies to them) */
+		if (!r->want_ttl)
+			continue;
+		if (evdns_base_resolve_ipv4(dns, r->t.e[i].host, DNS_QUERY_NO_SEARCH, on_ttl,
+		                            &r->lk[i]) == NULL)
+			r->pending--;
+		if (evdns_base_resolve_ipv6(dns, r->t.e[i].host, DNS_QUERY_NO_SEARCH, on_ttl,
+		                            &r->lk[i]) == NULL)
 			r->pending--;
 	}
 	r->issuing = false;

@@ -18,11 +18,14 @@ from test_origin_0000_support import count_by_origin, get_many, origins  # noqa:
 
 
 class ScriptedDNS:
-    """Answers A queries from self.table {name: [ip, ...]}; AAAA with no records;
-    every query with SERVFAIL while self.fail is set."""
+    """Answers A queries from self.table {name: [ip, ...]} and AAAA queries from
+    self.table6 (no records for a name it lacks), with the TTLs of self.ttl
+    {qtype: seconds}; every query with SERVFAIL while self.fail is set."""
 
     def __init__(self):
         self.table = {}
+        self.table6 = {}
+        self.ttl = {1: 1, 28: 1}
         self.fail = False
         self.queries = 0
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -59,13 +62,15 @@ class ScriptedDNS:
         rcode, answers = 0, []
         if self.fail:
             rcode = 2
-        elif name not in self.table:
+        elif name not in self.table and name not in self.table6:
             rcode = 3
         elif qtype == 1:
-            answers = self.table[name]
+            answers = [socket.inet_pton(socket.AF_INET, ip) for ip in self.table.get(name, [])]
+        elif qtype == 28:
+            answers = [socket.inet_pton(socket.AF_INET6, ip) for ip in self.table6.get(name, [])]
         head = struct.pack("!HHHHHH", qid, 0x8180 | rcode, 1, len(answers), 0, 0)
         rrs = b"".join(
-            b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 1, 4) + socket.inet_aton(ip) for ip in answers
+            b"\xc0\x0c" + struct.pack("!HHIH", qtype, 1, self.ttl[qtype], len(a)) + a for a in answers
         )
         return head + question + rrs
 
@@ -93,7 +98,7 @@ def free_port_on(*hosts):
         s.close()
         ok = True
         for h in hosts[1:]:
-            t = socket.socket()
+            t = socket.socket(socket.AF_INET6 if ":" in h else socket.AF_INET)
             try:
                 t.bind((h, port))
             except OSError:
@@ -163,3 +168,32 @@ def test_ttl_drives_re_resolution(dns, origins, start_edgecache):
     assert time.monotonic() - t0 < 5
     assert get_many(ec, "/ttl?cc=no-store", 4) == [200] * 4
     assert count_by_origin([o2, o3], "/ttl") == [0, 4]
+
+
+def test_aaaa_ttl_drives_re_resolution(dns, origins, start_edgecache):
+    # A records with a TTL of an hour, an AAAA record with 1 s: the AAAA TTL is
+    # the shortest, so a change of the A records shows within seconds
+    try:
+        t = socket.socket(socket.AF_INET6)
+        t.bind(("::1", 0))
+        t.close()
+    except OSError:
+        pytest.skip("no ::1 on this machine")
+    port = free_port_on("127.0.0.2", "127.0.0.3", "::1")
+    (o2,) = origins(1, host="127.0.0.2", port=port)
+    (o3,) = origins(1, host="127.0.0.3", port=port)
+    (o6,) = origins(1, host="::1", port=port)
+    dns.ttl = {1: 3600, 28: 1}
+    dns.table["ttl6.test"] = ["127.0.0.2"]
+    dns.table6["ttl6.test"] = ["::1"]
+    ec = start_edgecache("-p", "origin.dns_interval=60s", "-p", "origin.dns_resolv_conf=%s" % dns.resolv_conf,
+                         origin_url="http://ttl6.test:%d" % port)
+    time.sleep(1.5)  # the first round learns the TTLs
+    dns.table["ttl6.test"] = ["127.0.0.3"]
+    t0 = time.monotonic()
+    wait_for(lambda: "dns: backends rebuilt" in ec.stderr_text(), 10, "the change within the AAAA TTL")
+    assert time.monotonic() - t0 < 5
+    assert get_many(ec, "/ttl6?cc=no-store", 4) == [200] * 4
+    # ::1 is a backend only where getaddrinfo's AI_ADDRCONFIG keeps IPv6
+    assert count_by_origin([o2], "/ttl6") == [0]
+    assert sum(count_by_origin([o3, o6], "/ttl6")) == 4
