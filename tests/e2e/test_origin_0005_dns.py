@@ -152,20 +152,29 @@ def test_unresolvable_name_is_a_load_error(dns, tmp_path):
     assert "origin nowhere.test: cannot resolve" in p.stderr, p.stderr
 
 
+def moved_within_ttl(dns, start_edgecache, name, port, what):
+    """Starts edgecache on http://NAME:PORT with a minute's interval, lets the
+    first round learn the TTLs, moves NAME's A record from 127.0.0.2 to
+    127.0.0.3 and asserts that the backends are rebuilt within 5 s."""
+    dns.table[name] = ["127.0.0.2"]
+    ec = start_edgecache("-p", "origin.dns_interval=60s", "-p", "origin.dns_resolv_conf=%s" % dns.resolv_conf,
+                         origin_url="http://%s:%d" % (name, port))
+    time.sleep(1.5)  # the first round learns the TTLs
+    dns.table[name] = ["127.0.0.3"]
+    t0 = time.monotonic()
+    wait_for(lambda: "dns: backends rebuilt" in ec.stderr_text(), 10, what)
+    assert time.monotonic() - t0 < 5
+    return ec
+
+
 def test_ttl_drives_re_resolution(dns, origins, start_edgecache):
     # the records carry a TTL of 1 s: a change shows within seconds although
     # the interval is a minute
     port = free_port_on("127.0.0.2", "127.0.0.3")
     (o2,) = origins(1, host="127.0.0.2", port=port)
     (o3,) = origins(1, host="127.0.0.3", port=port)
-    dns.table["ttl.test"] = ["127.0.0.2"]
-    ec = start_edgecache("-p", "origin.dns_interval=60s", "-p", "origin.dns_resolv_conf=%s" % dns.resolv_conf,
-                         origin_url="http://ttl.test:%d" % port)
-    time.sleep(1.5)  # the first round learns the TTL
-    dns.table["ttl.test"] = ["127.0.0.3"]
-    t0 = time.monotonic()
-    wait_for(lambda: "dns: backends rebuilt (1)" in ec.stderr_text(), 10, "the change within the TTL")
-    assert time.monotonic() - t0 < 5
+    ec = moved_within_ttl(dns, start_edgecache, "ttl.test", port, "the change within the TTL")
+    assert "dns: backends rebuilt (1)" in ec.stderr_text()
     assert get_many(ec, "/ttl?cc=no-store", 4) == [200] * 4
     assert count_by_origin([o2, o3], "/ttl") == [0, 4]
 
@@ -184,15 +193,8 @@ def test_aaaa_ttl_drives_re_resolution(dns, origins, start_edgecache):
     (o3,) = origins(1, host="127.0.0.3", port=port)
     (o6,) = origins(1, host="::1", port=port)
     dns.ttl = {1: 3600, 28: 1}
-    dns.table["ttl6.test"] = ["127.0.0.2"]
     dns.table6["ttl6.test"] = ["::1"]
-    ec = start_edgecache("-p", "origin.dns_interval=60s", "-p", "origin.dns_resolv_conf=%s" % dns.resolv_conf,
-                         origin_url="http://ttl6.test:%d" % port)
-    time.sleep(1.5)  # the first round learns the TTLs
-    dns.table["ttl6.test"] = ["127.0.0.3"]
-    t0 = time.monotonic()
-    wait_for(lambda: "dns: backends rebuilt" in ec.stderr_text(), 10, "the change within the AAAA TTL")
-    assert time.monotonic() - t0 < 5
+    ec = moved_within_ttl(dns, start_edgecache, "ttl6.test", port, "the change within the AAAA TTL")
     assert get_many(ec, "/ttl6?cc=no-store", 4) == [200] * 4
     # ::1 is a backend only where getaddrinfo's AI_ADDRCONFIG keeps IPv6
     assert count_by_origin([o2], "/ttl6") == [0]
